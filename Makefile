@@ -1,0 +1,36 @@
+# The two README commands: `make demo` (set up + run on the shipped sample) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+INDEX ?= claims-index
+export HF_HUB_OFFLINE = 1
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/claims: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/claims
+
+demo: setup
+	rm -rf $(INDEX)
+	$(BIN)/claims --index $(INDEX) ingest samples/articles
+	$(BIN)/claims --index $(INDEX) stats
+	$(BIN)/claims --index $(INDEX) search '"hypersonic" AND Kaliningrad' --mode keyword
+	$(BIN)/claims --index $(INDEX) similar "three jets carrying hypersonic missiles were sent to the Baltic exclave" -k 5
+	$(BIN)/claims --index $(INDEX) search "air defence systems shot down drones" -k 5
+	$(BIN)/claims --index $(INDEX) export "hypersonic missiles" -o $(INDEX)/export.jsonl
+	@echo "exported: $(INDEX)/export.jsonl"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(INDEX) .pytest_cache .ruff_cache

@@ -1,0 +1,722 @@
+"""The ``claims`` command line: parse options, call one library function, render.
+
+Results go to stdout (a rich table for people, ``--json`` JSON Lines for machines); progress and
+messages go to stderr. Exit codes, like ripgrep: 0 hits (or success), 1 no hits, 2 error. Every
+error is one line naming the fix; no tracebacks (set ``CLAIMS_DEBUG=1`` to see them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+app = typer.Typer(
+    name="claims",
+    help="Search engine over military and geopolitical claims: ingest articles, search, find similar claims.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=False)
+err = Console(stderr=True, soft_wrap=True)
+
+# -- options defined once, shared by every command -------------------------------------------
+IndexOpt = Annotated[
+    Path,
+    typer.Option(
+        "--index", envvar="CLAIMS_INDEX", help="Index folder (env CLAIMS_INDEX).", show_default=True
+    ),
+]
+DEFAULT_INDEX = Path("claims-index")
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status on stderr.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="JSON Lines on stdout (schema: README, search/hits.py).")
+]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Local sentence-transformers folder (default: bundled MiniLM).")
+]
+
+
+class Mode(StrEnum):
+    hybrid = "hybrid"
+    keyword = "keyword"
+    semantic = "semantic"
+
+
+class Fusion(StrEnum):
+    rrf = "rrf"
+    convex = "convex"
+
+
+class Norm(StrEnum):
+    minmax = "minmax"
+    zscore = "zscore"
+
+
+class GroupBy(StrEnum):
+    passage = "passage"
+    article = "article"
+
+
+class RunFormat(StrEnum):
+    jsonl = "jsonl"
+    trec = "trec"
+
+
+LimitOpt = Annotated[int, typer.Option("--limit", "-k", min=1, help="Number of results.")]
+OffsetOpt = Annotated[int, typer.Option("--offset", min=0, help="Skip this many results (paging).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only passages dated on/after YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only passages dated on/before YYYY-MM-DD.")]
+SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only these sources (repeatable).")]
+WhereOpt = Annotated[
+    list[str] | None, typer.Option("--where", help="Metadata filter FIELD=VALUE (repeatable, all must hold).")
+]
+LiteralOpt = Annotated[
+    bool, typer.Option("--literal", help="No query syntax: every character is plain text.")
+]
+ExplainOpt = Annotated[
+    bool, typer.Option("--explain", help="Show the parsed query and each leg's rank and score.")
+]
+DepthOpt = Annotated[
+    int, typer.Option("--depth", min=1, help="Candidates fetched from each leg before fusion.")
+]
+FusionOpt = Annotated[Fusion, typer.Option("--fusion", help="Fusion method for hybrid mode.")]
+RrfKOpt = Annotated[float, typer.Option("--rrf-k", min=0, help="RRF constant k (Cormack et al. 2009).")]
+WeightsOpt = Annotated[
+    str, typer.Option("--weights", help="Leg weights KEYWORD,SEMANTIC for fusion, e.g. 1,1 or 0.3,0.7.")
+]
+NormOpt = Annotated[Norm, typer.Option("--norm", help="Score normalisation for --fusion convex.")]
+ClusterOpt = Annotated[
+    bool, typer.Option("--cluster/--no-cluster", help="Collapse near-duplicate claims into one row.")
+]
+ClusterThresholdOpt = Annotated[
+    float, typer.Option("--cluster-threshold", min=0, max=1, help="Cosine at or above which claims cluster.")
+]
+ExpandOpt = Annotated[bool, typer.Option("--expand", help="List every member of each claim cluster.")]
+GroupOpt = Annotated[
+    GroupBy, typer.Option("--group-by", help="Rank passages, or articles by their best passage.")
+]
+
+# Defaults chosen by measurement on CheckThat! train (README "Hybrid ranking").
+DEFAULT_FUSION = Fusion.rrf
+DEFAULT_RRF_K = 60.0
+DEFAULT_WEIGHTS = "1,1"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Translate the library's errors into one line on stderr and exit code 2, once, at the edge."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from index.errors import ClaimsError
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ClaimsError as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            _fail("interrupted; the index is unchanged (run the command again to finish)", 130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+        except OSError as e:
+            _fail(f"{e.strerror or e}: {e.filename or ''} (check free disk space and permissions)".strip())
+        except Exception as e:  # noqa: BLE001 - never a traceback for users
+            if os.environ.get("CLAIMS_DEBUG"):
+                raise
+            _fail(f"unexpected {e.__class__.__name__}: {e} (rerun with CLAIMS_DEBUG=1 and report it)")
+
+    return wrapper
+
+
+def _index(path: Path | None) -> Path:
+    return path or DEFAULT_INDEX
+
+
+def _weights(text: str) -> tuple[float, float]:
+    from index.errors import ClaimsError
+
+    try:
+        a, b = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ClaimsError(f"--weights {text!r}: expected two numbers KEYWORD,SEMANTIC such as 1,1") from None
+    return a, b
+
+
+def _options(**kw) -> Any:
+    from search.query import Filters
+    from search.searcher import SearchOptions
+
+    filters = Filters(
+        since=kw.pop("since"),
+        until=kw.pop("until"),
+        sources=list(kw.pop("source") or []),
+        where=Filters.parse_where(list(kw.pop("where") or [])),
+    )
+    group = kw.pop("group_by", GroupBy.passage)
+    return SearchOptions(
+        mode=kw.pop("mode").value,
+        limit=kw.pop("limit"),
+        offset=kw.pop("offset", 0),
+        filters=filters,
+        literal=kw.pop("literal", False),
+        depth=kw.pop("depth"),
+        fusion=kw.pop("fusion").value,
+        rrf_k=kw.pop("rrf_k"),
+        weights=_weights(kw.pop("weights")),
+        norm=kw.pop("norm").value,
+        threshold=kw.pop("threshold", None),
+        cluster=kw.pop("cluster", False),
+        cluster_threshold=kw.pop("cluster_threshold", 0.95),
+        group_by=None if group == GroupBy.passage else group.value,
+        explain=kw.pop("explain", False),
+    )
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def _snippet(hit, width: int = 240) -> Text:
+    text = Text(hit.text if len(hit.text) <= width else hit.text[: width - 1] + "…")
+    for a, b in hit.highlights:
+        if a < width:
+            text.stylize("bold yellow", a, min(b, width))
+    return text
+
+
+def render_hits(result, as_json: bool, expand: bool = False, explain: bool = False) -> None:
+    if as_json:
+        for h in result.hits:
+            d = h.to_dict()
+            if not expand and d.get("cluster"):
+                d["cluster"] = {k: v for k, v in d["cluster"].items() if k != "members"} | {
+                    "members": d["cluster"]["members"]
+                }
+            print(json.dumps(d, ensure_ascii=False), flush=False)
+        if explain:
+            print(json.dumps({"explain": result.explain}, ensure_ascii=False))
+        sys.stdout.flush()
+        return
+    if explain:
+        err.print(
+            f"[dim]explain:[/] {escape(json.dumps(result.explain, ensure_ascii=False))}", highlight=False
+        )
+    clustered = any(h.cluster for h in result.hits)
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    if explain:
+        table.add_column("legs (rank/score)")
+    table.add_column("date")
+    table.add_column("source", max_width=18, overflow="ellipsis")
+    if clustered:
+        table.add_column("claims", justify="right")
+    table.add_column("title / passage", ratio=1)
+    table.add_column("id", justify="right")
+    for h in result.hits:
+        body = Text(h.title or "", style="bold")
+        body.append("\n")
+        body.append_text(_snippet(h))
+        row = [str(h.rank), f"{h.score:.4g}"]
+        if explain:
+            row.append("\n".join(f"{leg}: #{h.ranks[leg]} {h.scores[leg]:.4g}" for leg in h.ranks))
+        date = h.date or ""
+        source = h.source
+        if clustered:
+            c = h.cluster or {}
+            date = c.get("first_seen") or date
+            source = ", ".join(c.get("sources", [])) or source
+            row += [date, source, str(c.get("size", 1))]
+        else:
+            row += [date, source]
+        row += [body, str(h.passage_id)]
+        table.add_row(*row)
+        if expand and h.cluster and h.cluster.get("size", 1) > 1:
+            for m in h.cluster["members"]:
+                table.add_row(
+                    "",
+                    "",
+                    *([""] if explain else []),
+                    m.get("date") or "",
+                    m.get("source") or "",
+                    "",
+                    Text(f"  ↳ {m.get('title') or m.get('article_id')}", style="dim"),
+                    str(m["passage_id"]),
+                )
+    out.print(table)
+
+
+def _exit_for(hits) -> None:
+    raise typer.Exit(0 if hits else 1)
+
+
+# -- commands ------------------------------------------------------------------------------------
+@app.command()
+@guarded
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive); .gz allowed.")],
+    index: IndexOpt = DEFAULT_INDEX,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Source name (default: folder name).")
+    ] = None,
+    id_field: Annotated[str, typer.Option("--id-field")] = "id",
+    text_field: Annotated[str, typer.Option("--text-field")] = "text",
+    title_field: Annotated[str, typer.Option("--title-field")] = "title",
+    date_field: Annotated[str, typer.Option("--date-field")] = "date",
+    source_field: Annotated[str, typer.Option("--source-field")] = "source",
+    url_field: Annotated[str, typer.Option("--url-field")] = "url",
+    model: ModelOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on the first bad file or record.")] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Fail at once if another writer holds the index.")
+    ] = False,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Split articles into claim-sized passages and index them (incremental; one atomic batch)."""
+    from index.ingest import ingest as run_ingest
+    from index.sources import FieldMap
+
+    fields = FieldMap(
+        id=id_field, text=text_field, title=title_field, date=date_field, source=source_field, url=url_field
+    )
+    with _progress(quiet) as progress:
+        report = run_ingest(
+            index,
+            paths,
+            fields=fields,
+            source=source,
+            model=model,
+            strict=strict,
+            wait=not no_wait,
+            progress=progress,
+        )
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    elif not quiet:
+        err.print(
+            f"[green]ingested[/] {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.failed} failed; {report.passages} passages, {report.dropped} boilerplate dropped; "
+            f"{report.embedded} embedded ({report.cached_vectors} cached); {report.seconds:.1f}s "
+            f"-> {index} (generation {report.generation})",
+            highlight=False,
+        )
+
+
+class _progress:
+    """A rich progress display on stderr fed by the ingest's ``progress(event, **info)`` callback."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def __enter__(self):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        if self.quiet:
+            return lambda event, **info: None
+        self.p = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self.p.start()
+        self.articles = self.p.add_task("articles", total=None)
+        self.passages = self.p.add_task("passages", total=None)
+
+        def progress(event: str, **info) -> None:
+            if event == "articles":
+                self.p.advance(self.articles, info.get("n", 1))
+            elif event == "passages":
+                self.p.advance(self.passages, info.get("n", 1))
+            elif event in ("problem", "wait"):
+                msg = str(info.get("problem") or info.get("message"))
+                kind = (
+                    "warning"
+                    if event == "wait" or not getattr(info.get("problem"), "fatal", True)
+                    else "skipped"
+                )
+                self.p.console.print(f"[yellow]{kind}:[/] {escape(msg)}", highlight=False)
+
+        return progress
+
+    def __exit__(self, *exc):
+        if not self.quiet:
+            self.p.stop()
+
+
+@app.command()
+@guarded
+def search(
+    query: Annotated[str | None, typer.Argument(help="Query (Whoosh syntax in keyword/hybrid mode).")] = None,
+    index: IndexOpt = DEFAULT_INDEX,
+    mode: Annotated[Mode, typer.Option("--mode", "-m", help="Which legs answer.")] = Mode.hybrid,
+    limit: LimitOpt = 10,
+    offset: OffsetOpt = 0,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    where: WhereOpt = None,
+    literal: LiteralOpt = False,
+    as_json: JsonOpt = False,
+    explain: ExplainOpt = False,
+    quiet: QuietOpt = False,
+    depth: DepthOpt = 100,
+    fusion: FusionOpt = DEFAULT_FUSION,
+    rrf_k: RrfKOpt = DEFAULT_RRF_K,
+    weights: WeightsOpt = DEFAULT_WEIGHTS,
+    norm: NormOpt = Norm.minmax,
+    cluster: ClusterOpt = False,
+    cluster_threshold: ClusterThresholdOpt = 0.95,
+    expand: ExpandOpt = False,
+    group_by: GroupOpt = GroupBy.passage,
+    model: ModelOpt = None,
+    queries: Annotated[
+        Path | None,
+        typer.Option("--queries", help="Batch mode: a qid<TAB>text file; writes a run to stdout."),
+    ] = None,
+    fmt: Annotated[RunFormat, typer.Option("--format", help="Batch run format.")] = RunFormat.jsonl,
+) -> None:
+    """Search passages: keyword (Whoosh BM25F), semantic (FAISS) or hybrid (fused)."""
+    from search.searcher import Searcher
+
+    opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES})
+    with Searcher(index, model=model) as s:
+        if queries is not None:
+            _batch(s, queries, opts, fmt, lambda text: s.search(text, opts), quiet)
+            return
+        if not query:
+            _fail("give a QUERY, or --queries FILE.tsv for a batch run")
+        result = s.search(query, opts)
+    render_hits(result, as_json, expand=expand, explain=explain)
+    _exit_for(result.hits)
+
+
+_OPTION_NAMES = {
+    "mode",
+    "limit",
+    "offset",
+    "since",
+    "until",
+    "source",
+    "where",
+    "literal",
+    "explain",
+    "depth",
+    "fusion",
+    "rrf_k",
+    "weights",
+    "norm",
+    "cluster",
+    "cluster_threshold",
+    "group_by",
+    "threshold",
+}
+
+
+def _batch(searcher, path: Path, opts, fmt: RunFormat, run: Callable[[str], Any], quiet: bool) -> None:
+    """One process, many queries: TREC run or JSON Lines on stdout."""
+    from search.evaluate import read_queries
+
+    try:
+        queries = read_queries(path)
+    except (OSError, ValueError) as e:
+        _fail(f"--queries {path}: {e}")
+    key = "article_id" if opts.group_by == "article" else "passage_id"
+    n_hits = 0
+    for qid, text in queries.items():
+        hits = run(text).hits
+        n_hits += len(hits)
+        for h in hits:
+            if fmt == RunFormat.trec:
+                print(f"{qid} Q0 {getattr(h, key)} {h.rank} {h.score:.6f} claims-{opts.mode}")
+            else:
+                print(json.dumps({"qid": qid, **h.to_dict()}, ensure_ascii=False))
+    if not quiet:
+        err.print(f"{len(queries)} queries, {n_hits} results", highlight=False)
+    raise typer.Exit(0 if n_hits else 1)
+
+
+@app.command()
+@guarded
+def similar(
+    claim: Annotated[str | None, typer.Argument(help="The claim text.")] = None,
+    passage_id: Annotated[int | None, typer.Option("--id", help="Use this passage as the claim.")] = None,
+    index: IndexOpt = DEFAULT_INDEX,
+    mode: Annotated[Mode, typer.Option("--mode", "-m", help="Which legs answer.")] = Mode.hybrid,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", min=-1, max=1, help="Minimum cosine similarity.")
+    ] = None,
+    limit: LimitOpt = 10,
+    offset: OffsetOpt = 0,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    where: WhereOpt = None,
+    as_json: JsonOpt = False,
+    explain: ExplainOpt = False,
+    quiet: QuietOpt = False,
+    depth: DepthOpt = 100,
+    fusion: FusionOpt = DEFAULT_FUSION,
+    rrf_k: RrfKOpt = DEFAULT_RRF_K,
+    weights: Annotated[str, typer.Option("--weights", help="Leg weights KEYWORD,SEMANTIC.")] = "0.5,1",
+    norm: NormOpt = Norm.minmax,
+    cluster: ClusterOpt = True,
+    cluster_threshold: ClusterThresholdOpt = 0.95,
+    expand: ExpandOpt = False,
+    model: ModelOpt = None,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="Batch mode: a qid<TAB>text file.")
+    ] = None,
+    fmt: Annotated[RunFormat, typer.Option("--format", help="Batch run format.")] = RunFormat.jsonl,
+) -> None:
+    """Find claims similar to a text or a passage; near-duplicates collapse into clusters (first seen first)."""
+    from search.searcher import Searcher
+
+    opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES})
+    with Searcher(index, model=model) as s:
+        if queries is not None:
+            _batch(s, queries, opts, fmt, lambda text: s.similar(text, opts=opts), quiet)
+            return
+        if claim is None and passage_id is None:
+            _fail("give a CLAIM text or --id PASSAGE_ID")
+        result = s.similar(claim, passage_id=passage_id, opts=opts)
+    render_hits(result, as_json, expand=expand, explain=explain)
+    _exit_for(result.hits)
+
+
+@app.command()
+@guarded
+def export(
+    query: Annotated[str, typer.Argument(help="Query, as for `claims search`.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="File to write (.jsonl .csv .parquet .trec).")
+    ],
+    index: IndexOpt = DEFAULT_INDEX,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl, csv, parquet or trec (default: from the extension)."),
+    ] = None,
+    mode: Annotated[Mode, typer.Option("--mode", "-m")] = Mode.hybrid,
+    limit: Annotated[int, typer.Option("--limit", "-k", min=0, help="Rows; 0 = every match.")] = 1000,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    where: WhereOpt = None,
+    literal: LiteralOpt = False,
+    depth: DepthOpt = 100,
+    fusion: FusionOpt = DEFAULT_FUSION,
+    rrf_k: RrfKOpt = DEFAULT_RRF_K,
+    weights: WeightsOpt = DEFAULT_WEIGHTS,
+    norm: NormOpt = Norm.minmax,
+    model: ModelOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export ranked passages with provenance (JSON Lines, CSV, Parquet, TREC run) plus a manifest."""
+    from search.export import export as run_export
+
+    opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES} | {"offset": 0})
+    n = run_export(index, query, output, opts, fmt=fmt, model=model)
+    if not quiet:
+        err.print(f"exported {n} rows -> {output}", highlight=False)
+    raise typer.Exit(0 if n else 1)
+
+
+@app.command()
+@guarded
+def show(
+    passage_id: Annotated[int, typer.Argument(help="Passage id (from search results).")],
+    index: IndexOpt = DEFAULT_INDEX,
+    context: Annotated[int, typer.Option("--context", min=0, help="Neighbouring passages on each side.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a passage with its neighbours in the article, title, date, source, url and offsets."""
+    from search.searcher import show as run_show
+
+    row = run_show(index, passage_id, context)
+    if as_json:
+        print(json.dumps(row, ensure_ascii=False))
+        return
+    out.print(f"[bold]{escape(row['title'] or row['article_id'])}[/]", highlight=False)
+    meta = f"{row['date'] or 'undated'} · {row['source']} · article {row['article_id']} · chars {row['start']}-{row['end']}"
+    out.print(f"[dim]{escape(meta)}[/]", highlight=False)
+    if row["url"]:
+        out.print(f"[dim]{escape(row['url'])}[/]", highlight=False)
+    for n in row["neighbours"]:
+        if n["ordinal"] < row["ordinal"]:
+            out.print(f"[dim]{escape(n['text'])}[/]", highlight=False)
+    out.print(f"[bold yellow]▶[/] {escape(row['text'])}", highlight=False)
+    for n in row["neighbours"]:
+        if n["ordinal"] > row["ordinal"]:
+            out.print(f"[dim]{escape(n['text'])}[/]", highlight=False)
+
+
+@app.command()
+@guarded
+def stats(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
+    """Articles, passages, dropped boilerplate, sources, dates, model, format and bytes on disk."""
+    from search.admin import index_stats
+
+    st = index_stats(index)
+    if as_json:
+        print(json.dumps(st, ensure_ascii=False))
+        return
+    table = Table(show_header=False, box=None)
+    for key in (
+        "articles",
+        "passages",
+        "dropped",
+        "date_range",
+        "model",
+        "dimension",
+        "format_version",
+        "tool_version",
+        "generation",
+        "vectors_kind",
+    ):
+        value = st[key]
+        table.add_row(key, ", ".join(str(v) for v in value) if isinstance(value, list) else str(value))
+    table.add_row("dropped by reason", ", ".join(f"{k}: {v}" for k, v in st["dropped_by_reason"].items()))
+    top = list(st["sources"].items())[:10]
+    more = len(st["sources"]) - len(top)
+    table.add_row(
+        "sources", ", ".join(f"{k or '(none)'}: {v}" for k, v in top) + (f" (+{more} more)" if more else "")
+    )
+    table.add_row("fields", ", ".join(st["fields"]))
+    table.add_row("bytes", ", ".join(f"{k}: {v:,}" for k, v in st["bytes"].items()))
+    out.print(table)
+
+
+@app.command()
+@guarded
+def delete(
+    article_ids: Annotated[list[str], typer.Argument(help="Article ids to remove.")],
+    index: IndexOpt = DEFAULT_INDEX,
+    no_wait: Annotated[bool, typer.Option("--no-wait")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Remove articles and their passages from every store (one atomic batch)."""
+    from index.ingest import delete as run_delete
+
+    n, missing = run_delete(index, article_ids, wait=not no_wait)
+    for m in missing:
+        err.print(f"[yellow]not found:[/] {escape(m)}", highlight=False)
+    if not quiet:
+        err.print(f"deleted {n} article{'s' if n != 1 else ''}", highlight=False)
+    raise typer.Exit(0 if n else 1)
+
+
+@app.command()
+@guarded
+def reindex(
+    index: IndexOpt = DEFAULT_INDEX,
+    model: ModelOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Rebuild the Whoosh and FAISS stores from the catalog alone (optionally with another --model)."""
+    from index.ingest import reindex as run_reindex
+
+    with _progress(quiet) as progress:
+        r = run_reindex(index, model=model, progress=progress)
+    if not quiet:
+        err.print(f"reindexed {r['passages']} passages ({r['embedded']} embedded) in {r['seconds']:.1f}s")
+
+
+@app.command()
+@guarded
+def check(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
+    """Verify that catalog, Whoosh and FAISS hold the same passages and the manifest's checksums match."""
+    from search.admin import check_index
+
+    report = check_index(index)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        for line in report["problems"]:
+            err.print(f"[red]problem:[/] {escape(line)}", highlight=False)
+        if report["ok"]:
+            err.print(
+                f"[green]ok[/]: {report['passages']} passages in catalog, Whoosh and FAISS", highlight=False
+            )
+    raise typer.Exit(0 if report["ok"] else 2)
+
+
+@app.command()
+@guarded
+def repair(index: IndexOpt = DEFAULT_INDEX, quiet: QuietOpt = False) -> None:
+    """Rebuild the derived stores (Whoosh, FAISS, manifest) from the catalog."""
+    from index.repair import repair as run_repair
+
+    r = run_repair(index)
+    if not quiet:
+        err.print(f"repaired: {r['passages']} passages re-indexed from the catalog ({r['seconds']:.1f}s)")
+
+
+@app.command(name="eval")
+@guarded
+def evaluate(
+    queries: Annotated[Path, typer.Option("--queries", help="qid<TAB>text file.")],
+    qrels: Annotated[Path, typer.Option("--qrels", help="TREC qrels (qid 0 docid rel).")],
+    index: IndexOpt = DEFAULT_INDEX,
+    mode: Annotated[
+        list[Mode] | None, typer.Option("--mode", "-m", help="Modes to compare (default: all three).")
+    ] = None,
+    group_by: GroupOpt = GroupBy.article,
+    depth: DepthOpt = 100,
+    fusion: FusionOpt = DEFAULT_FUSION,
+    rrf_k: RrfKOpt = DEFAULT_RRF_K,
+    weights: WeightsOpt = DEFAULT_WEIGHTS,
+    norm: NormOpt = Norm.minmax,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep fusion methods and parameters.")] = False,
+    as_json: JsonOpt = False,
+    model: ModelOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """MAP@1/@5, MRR, nDCG@10, Recall@100 of keyword vs semantic vs hybrid on a query set with qrels."""
+    from search.experiment import run_eval
+
+    from search.evaluate import format_table
+
+    modes = [m.value for m in (mode or list(Mode))]
+    opts = _options(
+        mode=Mode.hybrid,
+        limit=100,
+        since=None,
+        until=None,
+        source=None,
+        where=None,
+        depth=depth,
+        fusion=fusion,
+        rrf_k=rrf_k,
+        weights=weights,
+        norm=norm,
+        group_by=group_by,
+    )
+    table = run_eval(index, queries, qrels, modes, opts, sweep=sweep, model=model)
+    if as_json:
+        print(json.dumps(table, ensure_ascii=False))
+    else:
+        print(format_table(table))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Build and write a claims index: sources -> articles -> passages -> catalog + Whoosh + FAISS."""

@@ -1,0 +1,212 @@
+"""The SQLite catalog writer: articles, passages, dropped spans, embeddings cache and the ingest log.
+
+The catalog is the source of truth; Whoosh and FAISS are derived from it (``claims reindex``).
+Writes of batch ``N`` are stamped ``added_gen = N`` / ``deleted_gen = N`` and committed to SQLite in
+small transactions as they go; they stay invisible to readers (pinned to the manifest generation)
+until the manifest of ``N`` lands, and ``rollback_to`` undoes them after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from index.records import Article, Dropped, Passage, Problem
+from search.catalog import CatalogReader, visible
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    aid INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    title TEXT, date TEXT, source TEXT, url TEXT, metadata TEXT, origin TEXT,
+    text TEXT NOT NULL,
+    added_gen INTEGER NOT NULL,
+    deleted_gen INTEGER
+);
+CREATE INDEX IF NOT EXISTS articles_by_id ON articles(article_id);
+CREATE INDEX IF NOT EXISTS articles_by_added ON articles(added_gen);
+CREATE INDEX IF NOT EXISTS articles_by_deleted ON articles(deleted_gen);
+CREATE TABLE IF NOT EXISTS passages (
+    pid INTEGER PRIMARY KEY AUTOINCREMENT,
+    aid INTEGER NOT NULL REFERENCES articles(aid),
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    added_gen INTEGER NOT NULL,
+    deleted_gen INTEGER
+);
+CREATE INDEX IF NOT EXISTS passages_by_aid ON passages(aid);
+CREATE INDEX IF NOT EXISTS passages_by_added ON passages(added_gen);
+CREATE INDEX IF NOT EXISTS passages_by_deleted ON passages(deleted_gen);
+CREATE TABLE IF NOT EXISTS dropped (
+    aid INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dropped_by_aid ON dropped(aid);
+CREATE TABLE IF NOT EXISTS embeddings (
+    model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+    gen INTEGER PRIMARY KEY, started REAL, finished REAL, status TEXT, command TEXT, stats TEXT
+);
+CREATE TABLE IF NOT EXISTS problems (gen INTEGER, origin TEXT, reason TEXT, fatal INTEGER);
+"""
+
+
+class CatalogWriter(CatalogReader):
+    """The one writer of a catalog (the index write lock is held by the caller)."""
+
+    def __init__(self, path: Path, gen: int):
+        super().__init__(path, gen, readonly=False)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.executescript(SCHEMA)
+        self.db.commit()
+
+    # -- recovery ---------------------------------------------------------------------------------
+    def rollback_to(self, gen: int) -> int:
+        """Undo every write of generations after ``gen`` (an interrupted batch). Returns rows undone."""
+        with self.db:
+            n = 0
+            for table in ("passages", "articles"):
+                if table == "articles":
+                    self.db.execute(
+                        "DELETE FROM dropped WHERE aid IN (SELECT aid FROM articles WHERE added_gen > ?)",
+                        (gen,),
+                    )
+                n += self.db.execute(f"DELETE FROM {table} WHERE added_gen > ?", (gen,)).rowcount
+                n += self.db.execute(
+                    f"UPDATE {table} SET deleted_gen = NULL WHERE deleted_gen > ?", (gen,)
+                ).rowcount
+            self.db.execute(
+                "UPDATE batches SET status = 'rolled back' WHERE gen > ? AND status != 'rolled back'", (gen,)
+            )
+            self.db.execute("DELETE FROM problems WHERE gen > ?", (gen,))
+        return n
+
+    # -- batches --------------------------------------------------------------------------------
+    def begin_batch(self, gen: int, command: str) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO batches(gen, started, status, command) VALUES (?, ?, 'open', ?)",
+                (gen, time.time(), command),
+            )
+
+    def finish_batch(self, gen: int, stats: dict[str, Any]) -> None:
+        with self.db:
+            self.db.execute(
+                "UPDATE batches SET finished = ?, status = 'committed', stats = ? WHERE gen = ?",
+                (time.time(), json.dumps(stats), gen),
+            )
+
+    def log_problem(self, gen: int, problem: Problem) -> None:
+        self.db.execute(
+            "INSERT INTO problems(gen, origin, reason, fatal) VALUES (?, ?, ?, ?)",
+            (gen, problem.origin, problem.reason, int(problem.fatal)),
+        )
+
+    # -- articles -------------------------------------------------------------------------------
+    def current_article(self, article_id: str, gen: int) -> tuple[int, str] | None:
+        """``(aid, content_hash)`` of the article's live version as this batch sees it (its own writes included)."""
+        return self.db.execute(
+            f"SELECT aid, content_hash FROM articles a WHERE article_id = ? AND {visible('a', gen)}",
+            (article_id,),
+        ).fetchone()
+
+    def retire_article(self, aid: int, gen: int) -> list[int]:
+        """Mark an article version and its passages deleted in ``gen``; returns the retired passage ids."""
+        pids = [
+            r[0]
+            for r in self.db.execute("SELECT pid FROM passages WHERE aid = ? AND deleted_gen IS NULL", (aid,))
+        ]
+        self.db.execute("UPDATE articles SET deleted_gen = ? WHERE aid = ?", (gen, aid))
+        self.db.execute(
+            "UPDATE passages SET deleted_gen = ? WHERE aid = ? AND deleted_gen IS NULL", (gen, aid)
+        )
+        return pids
+
+    def add_article(
+        self,
+        article: Article,
+        content_hash: str,
+        passages: list[Passage],
+        dropped: list[Dropped],
+        hashes: list[str],
+        gen: int,
+    ) -> list[int]:
+        """Insert an article version with its passages; returns the new passage ids in order."""
+        cur = self.db.execute(
+            "INSERT INTO articles(article_id, content_hash, title, date, source, url, metadata, origin, text, "
+            "added_gen) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                article.article_id,
+                content_hash,
+                article.title,
+                article.date,
+                article.source,
+                article.url,
+                json.dumps(article.metadata, ensure_ascii=False, default=str),
+                article.origin,
+                article.text,
+                gen,
+            ),
+        )
+        aid = cur.lastrowid
+        pids = []
+        for i, (p, h) in enumerate(zip(passages, hashes, strict=True)):
+            cur = self.db.execute(
+                "INSERT INTO passages(aid, ordinal, start, end, text, text_hash, added_gen) VALUES (?,?,?,?,?,?,?)",
+                (aid, i, p.start, p.end, p.text, h, gen),
+            )
+            pids.append(cur.lastrowid)
+        self.db.executemany(
+            "INSERT INTO dropped(aid, start, end, reason) VALUES (?,?,?,?)",
+            [(aid, d.start, d.end, d.reason) for d in dropped],
+        )
+        return pids
+
+    def live_aids(self, article_ids: list[str], gen: int) -> list[int]:
+        out = []
+        for article_id in article_ids:
+            row = self.current_article(article_id, gen)
+            if row:
+                out.append(row[0])
+        return out
+
+    def put_vectors(self, model: str, items: list[tuple[str, bytes]]) -> None:
+        """Cache embeddings (committed at once: a crash never costs an embedding twice)."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO embeddings(model, text_hash, vector) VALUES (?,?,?)",
+                [(model, h, v) for h, v in items],
+            )
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def deleted_since(self, gen_from: int, gen_to: int) -> list[int]:
+        """Passage ids deleted in generations ``gen_from < g <= gen_to``."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT pid FROM passages WHERE deleted_gen > ? AND deleted_gen <= ?", (gen_from, gen_to)
+            )
+        ]
+
+    def added_in(self, gen: int) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT pid FROM passages WHERE added_gen = ?", (gen,))]
+
+    def counts(self, gen: int) -> dict[str, int]:
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "articles": one(f"SELECT count(*) FROM articles a WHERE {visible('a', gen)}"),
+            "passages": one(f"SELECT count(*) FROM passages p WHERE {visible('p', gen)}"),
+            "dropped": one(
+                f"SELECT count(*) FROM dropped d JOIN articles a ON a.aid = d.aid WHERE {visible('a', gen)}"
+            ),
+        }

@@ -1,0 +1,132 @@
+"""The versioned manifest: the commit point of an index folder.
+
+One JSON file, ``manifest.json``, written last and atomically (temp file, fsync, rename), like
+Whoosh's TOC. A batch is committed exactly when its manifest lands. It records the format version
+(checked on open), the tool version, the embedding model, the generation, counts and the store
+files of that generation. Readers read it first and see exactly that generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError
+
+FORMAT = "claims-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CATALOG = "catalog.sqlite"
+LOCK = "write.lock"
+
+
+def tool_version() -> str:
+    """The installed package version (``0.0.0`` when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("claims")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+@dataclass
+class Manifest:
+    """What a committed generation of the index holds."""
+
+    generation: int = 0
+    model: str = ""
+    model_path: str = ""
+    dimension: int = 0
+    lexical_dir: str = "lexical"
+    vectors_file: str = ""
+    vectors_kind: str = "flat"
+    vectors_sha256: str = ""
+    lexical_purged_gen: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    created: str = ""
+    updated: str = ""
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    tool_version: str = field(default_factory=tool_version)
+    normalized: bool = True
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def manifest_path(index_dir: Path) -> Path:
+    return Path(index_dir) / MANIFEST
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """Read and check the manifest of ``index_dir``.
+
+    Raises:
+        IndexNotFoundError: no index there (names ``claims ingest``).
+        IndexVersionError: written by another format version (names the fix).
+        IndexCorruptError: unreadable manifest (names ``claims repair``).
+    """
+    path = manifest_path(index_dir)
+    if not path.exists():
+        raise IndexNotFoundError(
+            f"no index at {index_dir}: create one with `claims ingest PATH --index {index_dir}`"
+        )
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            raise ValueError("not a claims manifest")
+        version = int(data["format_version"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexCorruptError(
+            f"{path} is unreadable ({e.__class__.__name__}): run `claims repair --index {index_dir}`"
+        ) from None
+    if version > FORMAT_VERSION:
+        raise IndexVersionError(
+            f"index format {version} at {index_dir} is newer than this tool reads ({FORMAT_VERSION}): "
+            "upgrade with `pip install -U claims`"
+        )
+    if version < FORMAT_VERSION:
+        raise IndexVersionError(
+            f"index format {version} at {index_dir} is older than this tool reads ({FORMAT_VERSION}): "
+            f"rebuild it with `claims reindex --index {index_dir}`"
+        )
+    known = Manifest.__dataclass_fields__
+    return Manifest(**{k: v for k, v in data.items() if k in known})
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (POSIX; a no-op where directories can't be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    """Commit ``manifest``: the last write of every batch."""
+    atomic_write_bytes(manifest_path(index_dir), manifest.to_json().encode("utf-8"))

@@ -1,0 +1,121 @@
+"""Read-only inspection of an index folder: ``claims stats`` and ``claims check``."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import ClaimsError
+from index.manifest import CATALOG, read_manifest
+from search.catalog import CatalogReader
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def index_stats(index_dir: Path) -> dict[str, Any]:
+    """Counts, sources, date range, model, format and bytes on disk per store."""
+    from search.lexical import open_lexical_readonly
+
+    m = read_manifest(index_dir)
+    cat = CatalogReader(Path(index_dir) / CATALOG, m.generation)
+    try:
+        st = cat.stats()
+    finally:
+        cat.close()
+    ix = open_lexical_readonly(Path(index_dir) / m.lexical_dir)
+    core = {"passage_id", "pid", "gen", "source_id"}
+    st.update(
+        model=m.model,
+        dimension=m.dimension,
+        format_version=m.format_version,
+        tool_version=m.tool_version,
+        generation=m.generation,
+        vectors_kind=m.vectors_kind,
+        updated=m.updated,
+        fields=sorted(n for n in ix.schema.names() if n not in core),
+        bytes={
+            "catalog": sum(_size(Path(index_dir) / f"{CATALOG}{s}") for s in ("", "-wal", "-shm")),
+            "lexical": _size(Path(index_dir) / m.lexical_dir),
+            "vectors": _size(Path(index_dir) / m.vectors_file) if m.vectors_file else 0,
+        },
+    )
+    return st
+
+
+def check_index(index_dir: Path) -> dict[str, Any]:
+    """Do catalog, Whoosh and FAISS hold exactly the same passage ids, and do the checksums match?"""
+    from search.dense import DenseIndex
+    from search.lexical import open_lexical_readonly
+
+    problems: list[str] = []
+    m = read_manifest(index_dir)
+    d = Path(index_dir)
+    cat = CatalogReader(d / CATALOG, m.generation)
+    try:
+        catalog_ids = cat.passage_ids()
+        # Whoosh may still hold documents of passages retired in the last batch (purged by the next);
+        # those are not a disagreement, but any other difference is.
+        retired = {
+            r[0]
+            for r in cat.db.execute(
+                "SELECT pid FROM passages WHERE deleted_gen > ? AND deleted_gen <= ?",
+                (m.lexical_purged_gen, m.generation),
+            )
+        }
+        integrity = cat.db.execute("PRAGMA quick_check").fetchone()[0]
+        if integrity != "ok":
+            problems.append(f"catalog integrity: {integrity}")
+    finally:
+        cat.close()
+    try:
+        ix = open_lexical_readonly(d / m.lexical_dir)
+        with ix.searcher() as s:
+            col = s.reader().column_reader("pid")
+            lexical_ids = {int(col[n]) for n in s.reader().all_doc_ids()}
+    except ClaimsError as e:
+        problems.append(str(e))
+        lexical_ids = set()
+    vector_ids: set[int] = set()
+    if m.vectors_file:
+        path = d / m.vectors_file
+        if not path.exists():
+            problems.append(f"vector store {path} is missing")
+        else:
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            if sha != m.vectors_sha256:
+                problems.append(f"vector store {path} does not match the manifest's checksum")
+            try:
+                vector_ids = set(DenseIndex.load(path).ids().astype(np.int64).tolist())
+            except ClaimsError as e:
+                problems.append(str(e))
+    for name, ids in (("Whoosh", lexical_ids - retired), ("FAISS", vector_ids)):
+        missing, extra = catalog_ids - ids, ids - catalog_ids
+        if missing:
+            problems.append(
+                f"{name} lacks {len(missing)} passages of the catalog (e.g. {sorted(missing)[:5]})"
+            )
+        if extra:
+            problems.append(
+                f"{name} holds {len(extra)} passages the catalog doesn't (e.g. {sorted(extra)[:5]})"
+            )
+    if m.counts.get("passages") != len(catalog_ids):
+        problems.append(
+            f"manifest counts {m.counts.get('passages')} passages, the catalog {len(catalog_ids)}"
+        )
+    if problems:
+        problems.append(
+            f"fix: `claims repair --index {index_dir}` rebuilds Whoosh and FAISS from the catalog"
+        )
+    return {
+        "ok": not problems,
+        "passages": len(catalog_ids),
+        "problems": problems,
+        "generation": m.generation,
+    }

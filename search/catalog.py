@@ -1,0 +1,175 @@
+"""Read-only access to the SQLite catalog, the source of truth of an index.
+
+Every row carries the generation that added it (``added_gen``) and, once replaced or deleted, the
+generation that removed it (``deleted_gen``). A reader pinned to the manifest's generation ``G``
+sees exactly the rows with ``added_gen <= G < deleted_gen``: rows that an unfinished batch wrote
+are invisible until its manifest lands (snapshot isolation, as in MVCC databases).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from index.errors import IndexCorruptError, NotFoundError
+
+
+def visible(alias: str, gen: int) -> str:
+    """SQL condition: the row of table ``alias`` is visible at generation ``gen``."""
+    gen = int(gen)
+    return f"({alias}.added_gen <= {gen} AND ({alias}.deleted_gen IS NULL OR {alias}.deleted_gen > {gen}))"
+
+
+PASSAGE_COLUMNS = (
+    "p.pid, p.ordinal, p.start, p.end, p.text, a.article_id, a.title, a.date, a.source, a.url, a.metadata"
+)
+
+
+def passage_row(row: sqlite3.Row | tuple) -> dict[str, Any]:
+    """A catalog row (``PASSAGE_COLUMNS``) as a dict."""
+    pid, ordinal, start, end, text, article_id, title, date, source, url, metadata = row
+    return {
+        "passage_id": pid,
+        "ordinal": ordinal,
+        "start": start,
+        "end": end,
+        "text": text,
+        "article_id": article_id,
+        "title": title or "",
+        "date": date,
+        "source": source or "",
+        "url": url or "",
+        "metadata": json.loads(metadata) if metadata else {},
+    }
+
+
+class CatalogReader:
+    """Queries over the catalog at one committed generation."""
+
+    def __init__(self, path: Path, gen: int, readonly: bool = True):
+        self.path = Path(path)
+        self.gen = gen
+        if readonly and not self.path.exists():
+            raise IndexCorruptError(
+                f"catalog {self.path} is missing: the index cannot be rebuilt without it; "
+                "re-ingest the sources into a new index"
+            )
+        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        try:
+            self.db = sqlite3.connect(uri, uri=True, timeout=60, check_same_thread=False)
+            self.db.execute("PRAGMA query_only = 1" if readonly else "PRAGMA query_only = 0")
+            self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as e:
+            raise IndexCorruptError(
+                f"catalog {self.path} is damaged ({e}): restore it from a backup or re-ingest the sources "
+                "into a new index (the Whoosh and FAISS stores are rebuilt from it, not the reverse)"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- passages -----------------------------------------------------------------------------
+    def passages(self, pids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Visible passages by id (ids that are not visible are left out)."""
+        pids = [int(p) for p in pids]
+        out: dict[int, dict[str, Any]] = {}
+        for i in range(0, len(pids), 900):
+            chunk = pids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"SELECT {PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.aid = p.aid "
+                f"WHERE p.pid IN ({marks}) AND {visible('p', self.gen)}"
+            )
+            for row in self.db.execute(sql, chunk):
+                out[row[0]] = passage_row(row)
+        return out
+
+    def passage(self, pid: int) -> dict[str, Any]:
+        got = self.passages([pid])
+        if pid not in got:
+            raise NotFoundError(f"no passage {pid} in this index: find ids with `claims search ... --json`")
+        return got[pid]
+
+    def neighbours(self, pid: int, before: int = 1, after: int = 1) -> list[dict[str, Any]]:
+        """The passages around ``pid`` in its article, in order (including ``pid``)."""
+        p = self.passage(pid)
+        sql = (
+            f"SELECT {PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.aid = p.aid "
+            f"WHERE a.article_id = ? AND {visible('p', self.gen)} AND {visible('a', self.gen)} "
+            "AND p.ordinal BETWEEN ? AND ? ORDER BY p.ordinal"
+        )
+        args = (p["article_id"], p["ordinal"] - before, p["ordinal"] + after)
+        return [passage_row(r) for r in self.db.execute(sql, args)]
+
+    def iter_passages(self, batch: int = 2000) -> Iterator[dict[str, Any]]:
+        """Every visible passage in id order (streamed)."""
+        last = -1
+        while True:
+            sql = (
+                f"SELECT {PASSAGE_COLUMNS}, p.text_hash, p.added_gen FROM passages p JOIN articles a ON a.aid = p.aid "
+                f"WHERE p.pid > ? AND {visible('p', self.gen)} ORDER BY p.pid LIMIT ?"
+            )
+            rows = self.db.execute(sql, (last, batch)).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                d = passage_row(r[:-2])
+                d["text_hash"], d["added_gen"] = r[-2], r[-1]
+                yield d
+            last = rows[-1][0]
+
+    def passage_ids(self) -> set[int]:
+        return {r[0] for r in self.db.execute(f"SELECT pid FROM passages p WHERE {visible('p', self.gen)}")}
+
+    def article_text(self, article_id: str) -> str:
+        row = self.db.execute(
+            f"SELECT text FROM articles a WHERE article_id = ? AND {visible('a', self.gen)}", (article_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no article {article_id!r} in this index")
+        return row[0]
+
+    def vectors(self, model: str, hashes: Iterable[str]) -> dict[str, bytes]:
+        """Cached embeddings (float32 bytes) by text hash."""
+        hashes = list(hashes)
+        out: dict[str, bytes] = {}
+        for i in range(0, len(hashes), 900):
+            chunk = hashes[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})"
+            out.update(self.db.execute(sql, [model, *chunk]).fetchall())
+        return out
+
+    # -- stats ----------------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        g = self.gen
+        one = lambda sql: self.db.execute(sql).fetchone()  # noqa: E731
+        articles, first, last = one(
+            f"SELECT count(*), min(date), max(date) FROM articles a WHERE {visible('a', g)}"
+        )
+        passages = one(f"SELECT count(*) FROM passages p WHERE {visible('p', g)}")[0]
+        dropped = dict(
+            self.db.execute(
+                "SELECT d.reason, count(*) FROM dropped d JOIN articles a ON a.aid = d.aid "
+                f"WHERE {visible('a', g)} GROUP BY d.reason ORDER BY d.reason"
+            ).fetchall()
+        )
+        sources = dict(
+            self.db.execute(
+                f"SELECT coalesce(source, ''), count(*) FROM articles a WHERE {visible('a', g)} "
+                "GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).fetchall()
+        )
+        batches = one("SELECT count(*) FROM batches WHERE status = 'committed'")[0]
+        return {
+            "articles": articles,
+            "passages": passages,
+            "dropped": sum(dropped.values()),
+            "dropped_by_reason": dropped,
+            "sources": sources,
+            "date_range": [first, last],
+            "batches": batches,
+        }

@@ -1,0 +1,117 @@
+"""Read side of the FAISS vector store: load a generation's file, search with filters.
+
+Vectors are L2-normalised float32 in an ``IndexIDMap2`` keyed by passage id, inner product
+(cosine). Exact (``IndexFlatIP``) while small; HNSW past a measured size threshold. HNSW cannot
+remove vectors, so removed ids are tombstones, stored beside the index and excluded at search time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import IndexCorruptError
+
+# Below this many allowed ids a filtered query is answered exactly over just those vectors: an
+# ANN graph walk with a very selective filter can come back with fewer than k results.
+EXACT_FILTER_LIMIT = 50_000
+
+
+def tombstone_path(path: Path) -> Path:
+    return Path(str(path) + ".tomb.npy")
+
+
+class DenseIndex:
+    """One committed generation of the vector store."""
+
+    def __init__(self, index, tombstones: np.ndarray | None = None, ef_search: int = 128):
+        import faiss
+
+        self.faiss = faiss
+        self.index = index
+        self.tombstones = tombstones if tombstones is not None else np.zeros(0, dtype=np.int64)
+        self.ef_search = ef_search
+
+    @classmethod
+    def empty(cls, dimension: int) -> DenseIndex:
+        import faiss
+
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)))
+
+    @classmethod
+    def load(cls, path: Path) -> DenseIndex:
+        import faiss
+
+        path = Path(path)
+        try:
+            index = faiss.read_index(str(path))
+            tomb_file = tombstone_path(path)
+            tomb = np.load(tomb_file) if tomb_file.exists() else None
+        except Exception as e:  # noqa: BLE001 - FAISS raises RuntimeError for any damage
+            raise IndexCorruptError(
+                f"vector store {path} is unreadable ({str(e).splitlines()[0][:80]}): run `claims repair`"
+            ) from None
+        return cls(index, tomb)
+
+    @property
+    def kind(self) -> str:
+        inner = self.faiss.downcast_index(self.index.index)
+        return "hnsw" if isinstance(inner, self.faiss.IndexHNSW) else "flat"
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def __len__(self) -> int:
+        return self.ntotal - len(self.tombstones)
+
+    def ids(self) -> np.ndarray:
+        ids = self.faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        if len(self.tombstones):
+            ids = ids[~np.isin(ids, self.tombstones)]
+        return ids
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        return self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """Top ``k`` ``(passage_id, cosine)``; ``allowed`` restricts the search to those ids (exactly)."""
+        faiss = self.faiss
+        if k <= 0 or self.ntotal == 0:
+            return []
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        if allowed is not None:
+            ids = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+            if len(self.tombstones):
+                ids = ids[~np.isin(ids, self.tombstones)]
+            if len(ids) == 0:
+                return []
+            if self.kind == "hnsw" and len(ids) <= EXACT_FILTER_LIMIT:
+                return self._exact_subset(q[0], ids, k)
+        sel = None
+        if allowed is not None:
+            sel = faiss.IDSelectorBatch(ids)
+        if len(self.tombstones):
+            not_dead = faiss.IDSelectorNot(faiss.IDSelectorBatch(self.tombstones))
+            sel = not_dead if sel is None else faiss.IDSelectorAnd(sel, not_dead)
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            if sel is not None:
+                params.sel = sel
+        else:
+            params = faiss.SearchParameters(sel=sel) if sel is not None else None
+        k = min(k, self.ntotal)
+        scores, labels = self.index.search(q, k, params=params)
+        return [(int(i), float(s)) for i, s in zip(labels[0], scores[0], strict=True) if i != -1]
+
+    def _exact_subset(self, q: np.ndarray, ids: np.ndarray, k: int) -> list[tuple[int, float]]:
+        known = ids[np.isin(ids, self.faiss.vector_to_array(self.index.id_map))]
+        if len(known) == 0:
+            return []
+        scores = self.index.reconstruct_batch(known) @ q
+        order = np.lexsort((known, -scores))[:k]
+        return [(int(known[j]), float(scores[j])) for j in order]

@@ -1,0 +1,53 @@
+"""The Hit record and its JSON Lines schema (stable: add fields, never rename or remove).
+
+JSON Lines schema of ``claims search --json`` (one object a line, best first)::
+
+    passage_id   int      join key across catalog, Whoosh and FAISS
+    article_id   str      the article's stable id
+    rank         int      1-based rank in this result list
+    score        float    the score the list is sorted by (fused score in hybrid mode)
+    scores       object   per-leg raw scores, e.g. {"keyword": 12.3, "semantic": 0.71}
+    ranks        object   per-leg 1-based ranks, e.g. {"keyword": 1, "semantic": 4}
+    text         str      the passage text (== article text[start:end])
+    title        str      article title
+    date         str|null ISO 8601 date of the article
+    source       str      outlet / collection
+    url          str      link to the original, or ""
+    start, end   int      character offsets of the passage in the article text
+    highlights   [[int,int]...]  offsets of matched words inside ``text``
+    metadata     object   the article's other fields
+    cluster      object|null  {"size", "sources", "first_seen", "members"} when results are clustered
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Hit:
+    """One ranked passage with its provenance."""
+
+    passage_id: int
+    article_id: str = ""
+    rank: int = 0
+    score: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict)
+    text: str = ""
+    title: str = ""
+    date: str | None = None
+    source: str = ""
+    url: str = ""
+    start: int = 0
+    end: int = 0
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    cluster: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON Lines object documented in this module's docstring."""
+        d = asdict(self)
+        d["highlights"] = [list(h) for h in self.highlights]
+        return d

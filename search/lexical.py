@@ -1,0 +1,18 @@
+"""Open the Whoosh store read-only (the writer lives in ``index.lexical``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.errors import IndexCorruptError
+
+
+def open_lexical_readonly(path: Path):
+    from whoosh import index as whoosh_index
+
+    try:
+        return whoosh_index.open_dir(str(path), readonly=True)
+    except Exception as e:  # noqa: BLE001 - Whoosh raises many kinds for a damaged folder
+        raise IndexCorruptError(
+            f"keyword store {path} is unreadable ({e.__class__.__name__}): run `claims repair --index {path.parent}`"
+        ) from None

@@ -1,0 +1,177 @@
+"""Query parsing (Whoosh's query language), ``--literal``, filters and highlight terms.
+
+Default operator: OR with Whoosh's coordination bonus (``OrGroup.factory(0.9)``): a passage with
+all the query's terms outranks one with most of them, but one with most of them is not dropped
+(an AND default loses it; a plain OR ranks a passage repeating one rare term above one with all
+the terms). See README "Keyword search" for the measured effect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from whoosh import qparser, query
+from whoosh.fields import Schema
+
+from index.analysis import claim_analyzer, metadata_field_name, source_key
+from index.errors import QuerySyntaxError
+
+DEFAULT_FIELDS = ("text", "title")
+OR_COORD = 0.9
+
+
+def make_parser(schema: Schema) -> qparser.QueryParser:
+    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=qparser.OrGroup.factory(OR_COORD))
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(qparser.GtLtPlugin())
+    return parser
+
+
+def _check_balance(text: str) -> None:
+    """Whoosh silently drops unbalanced quotes and brackets; report them with their column instead."""
+    stack: list[tuple[str, int]] = []
+    quote_at = None
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for i, ch in enumerate(text):
+        if quote_at is not None:
+            if ch == '"':
+                quote_at = None
+            continue
+        if ch == '"':
+            quote_at = i
+        elif ch in "([{":
+            stack.append((ch, i))
+        elif ch in pairs:
+            if not stack or stack[-1][0] != pairs[ch]:
+                _fail(text, i, f"unmatched '{ch}'")
+            stack.pop()
+    if quote_at is not None:
+        _fail(text, quote_at, "unclosed quote '\"'")
+    if stack:
+        _fail(text, stack[-1][1], f"unclosed '{stack[-1][0]}'")
+
+
+def _fail(text: str, col: int, what: str) -> None:
+    raise QuerySyntaxError(
+        f"cannot parse query at column {col + 1} ({what}): {text[:col]}>>{text[col : col + 20]}; "
+        "fix the syntax or search the words as plain text with --literal"
+    )
+
+
+def parse_query(text: str, schema: Schema, literal: bool = False) -> query.Query:
+    """Parse ``text`` with the Whoosh query language (or as plain words with ``literal``)."""
+    if literal:
+        return literal_query(text)
+    _check_balance(text)
+    try:
+        q = make_parser(schema).parse(text)
+    except Exception as e:  # noqa: BLE001 - Whoosh raises bare Exceptions for bad dates etc.
+        raise QuerySyntaxError(
+            f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
+        ) from None
+    if q is query.NullQuery or isinstance(q, type(query.NullQuery)):
+        raise QuerySyntaxError(
+            f"query {text!r} has no searchable words (only operators or stop words?); "
+            "use --literal to search it as plain text"
+        )
+    return q
+
+
+def literal_query(text: str) -> query.Query:
+    """Every character is plain text: analyzed words OR'ed (with the coordination bonus) over text and title."""
+    words = []
+    for t in claim_analyzer()(text, mode="query"):
+        if t.text not in words:
+            words.append(t.text)
+    if not words:
+        raise QuerySyntaxError(f"query {text!r} has no searchable words (only punctuation or stop words?)")
+    return query.Or([query.Or([query.Term(f, w) for f in DEFAULT_FIELDS]) for w in words], scale=OR_COORD)
+
+
+def positive_terms(q: query.Query, fieldname: str = "text") -> set[str]:
+    """The terms of ``fieldname`` that a hit can match (terms under NOT are left out), for highlighting."""
+    out: set[str] = set()
+
+    def walk(node: query.Query) -> None:
+        if isinstance(node, query.Not):
+            return
+        if isinstance(node, query.Term) and node.fieldname == fieldname:
+            out.add(node.text)
+        elif isinstance(node, query.Phrase) and node.fieldname == fieldname:
+            out.update(node.words)
+        for child in node.children():
+            walk(child)
+
+    walk(q)
+    return out
+
+
+def expanding_patterns(q: query.Query, fieldname: str = "text") -> list[query.Query]:
+    """Prefix/wildcard/fuzzy nodes of ``fieldname`` (outside NOT): their matches are found per token."""
+    out: list[query.Query] = []
+
+    def walk(node: query.Query) -> None:
+        if isinstance(node, query.Not):
+            return
+        if isinstance(node, query.PatternQuery | query.FuzzyTerm) and node.fieldname == fieldname:
+            out.append(node)
+        for child in node.children():
+            walk(child)
+
+    walk(q)
+    return out
+
+
+@dataclass
+class Filters:
+    """``--since --until --source --where``: applied inside both legs (one Whoosh filter query)."""
+
+    since: str | None = None
+    until: str | None = None
+    sources: list[str] = field(default_factory=list)
+    where: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until or self.sources or self.where)
+
+    @staticmethod
+    def parse_where(items: list[str]) -> list[tuple[str, str]]:
+        out = []
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise QuerySyntaxError(
+                    f"--where {item!r}: expected FIELD=VALUE, e.g. --where language=Russian"
+                )
+            out.append((key.strip(), value.strip()))
+        return out
+
+    def to_query(self, schema: Schema) -> query.Query | None:
+        parts: list[query.Query] = []
+        if self.since or self.until:
+            start = _date(self.since, "--since") if self.since else None
+            end = _date(self.until, "--until", end=True) if self.until else None
+            parts.append(query.DateRange("date", start, end))
+        if self.sources:
+            parts.append(query.Or([query.Term("source_id", source_key(s)) for s in self.sources]))
+        for key, value in self.where:
+            name = key if key in ("article_id", "url") else metadata_field_name(key)
+            if name not in schema:
+                raise QuerySyntaxError(
+                    f"--where {key}={value}: no field {key!r} in this index; `claims stats` lists the fields"
+                )
+            parts.append(query.Term(name, value.lower() if name not in ("article_id", "url") else value))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else query.And(parts)
+
+
+def _date(value: str, option: str, end: bool = False) -> dt.datetime:
+    from index.dates import normalize_date
+
+    iso = normalize_date(value)
+    if iso is None:
+        raise QuerySyntaxError(f"{option} {value!r}: not a date; use YYYY-MM-DD")
+    d = dt.datetime.fromisoformat(iso)
+    return d + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else d

@@ -1,0 +1,314 @@
+"""Open an index read-only and answer keyword, semantic, hybrid and similar-claims queries.
+
+A query's walk: parse (``search.query``) -> Whoosh leg and/or FAISS leg, each over-fetched to
+``depth`` and restricted by the same filter -> candidates checked against the catalog at the
+manifest's generation (snapshot isolation) -> fusion (``search.fusion``) -> optional grouping by
+article and claim clusters (``search.clusters``) -> ``Hit`` records (``search.hits``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import ClaimsError, IndexCorruptError, ModelMismatchError, NotFoundError
+from index.manifest import CATALOG, Manifest, read_manifest
+from search.catalog import CatalogReader
+from search.hits import Hit
+from search.query import Filters, expanding_patterns, literal_query, parse_query, positive_terms
+
+MODES = ("hybrid", "keyword", "semantic")
+
+
+@dataclass
+class SearchOptions:
+    """Options shared by every search command (the CLI defines them once)."""
+
+    mode: str = "hybrid"
+    limit: int = 10
+    offset: int = 0
+    filters: Filters = field(default_factory=Filters)
+    literal: bool = False
+    depth: int = 100
+    fusion: str = "rrf"
+    rrf_k: float = 60.0
+    weights: tuple[float, float] = (1.0, 1.0)  # (keyword, semantic)
+    norm: str = "minmax"
+    threshold: float | None = None  # minimum cosine for semantic candidates
+    cluster: bool = False
+    cluster_threshold: float = 0.95
+    group_by: str | None = None  # "article": rank articles by their best passage
+    explain: bool = False
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    parsed: str = ""
+    explain: dict[str, Any] = field(default_factory=dict)
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("CLAIMS_INDEX", "claims-index"))
+
+
+class Searcher:
+    """Read-only view of one committed generation of an index folder."""
+
+    def __init__(self, index_dir: Path | None = None, model: str | None = None):
+        self.dir = Path(index_dir) if index_dir else default_index()
+        self.manifest: Manifest = read_manifest(self.dir)
+        self.catalog = CatalogReader(self.dir / CATALOG, self.manifest.generation)
+        self.model = model
+        self._ix = None
+        self._dense = None
+        self._embedder = None
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- stores (lazy: keyword search never loads FAISS or torch) -------------------------------
+    @property
+    def ix(self):
+        if self._ix is None:
+            from search.lexical import open_lexical_readonly
+
+            self._ix = open_lexical_readonly(self.dir / self.manifest.lexical_dir)
+        return self._ix
+
+    @property
+    def dense(self):
+        if self._dense is None:
+            from search.dense import DenseIndex
+
+            if not self.manifest.vectors_file:
+                raise IndexCorruptError(
+                    f"{self.dir} has no vector store: run `claims repair --index {self.dir}`"
+                )
+            path = self.dir / self.manifest.vectors_file
+            if not path.exists():
+                raise IndexCorruptError(
+                    f"vector store {path} is missing: run `claims repair --index {self.dir}`"
+                )
+            self._dense = DenseIndex.load(path)
+        return self._dense
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from index.embed import Embedder, resolve_model
+
+            m = self.manifest
+            if self.model is not None:
+                name, _ = resolve_model(self.model)
+                if name != m.model:
+                    raise ModelMismatchError(
+                        f"this index was built with {m.model}; queries with {name} would be meaningless: "
+                        f"drop --model, or rebuild with `claims reindex --model {self.model}`"
+                    )
+                self._embedder = Embedder(self.model)
+            else:
+                path = m.model_path if m.model_path and Path(m.model_path).exists() else None
+                self._embedder = Embedder(path or m.model)
+                if self._embedder.name != m.model and path is None:
+                    raise ModelMismatchError(
+                        f"the index's model {m.model} is not on this machine: pass --model PATH"
+                    )
+        return self._embedder
+
+    # -- legs -----------------------------------------------------------------------------------
+    def keyword_run(self, q, depth: int, filters: Filters) -> list[tuple[int, float]]:
+        with self.ix.searcher() as s:
+            fq = filters.to_query(self.ix.schema) if filters else None
+            results = s.search(q, limit=depth, filter=fq)
+            col = s.reader().column_reader("pid")
+            return [(int(col[hit.docnum]), float(hit.score)) for hit in results]
+
+    def allowed_ids(self, filters: Filters) -> set[int] | None:
+        """The passage ids a filter admits (the same Whoosh filter query the keyword leg uses)."""
+        if not filters:
+            return None
+        fq = filters.to_query(self.ix.schema)
+        with self.ix.searcher() as s:
+            col = s.reader().column_reader("pid")
+            return {int(col[d]) for d in fq.docs(s)}
+
+    def semantic_run(
+        self, vector: np.ndarray, depth: int, filters: Filters, threshold: float | None = None
+    ) -> list[tuple[int, float]]:
+        run = self.dense.search(vector, depth, allowed=self.allowed_ids(filters))
+        if threshold is not None:
+            run = [(i, s) for i, s in run if s >= threshold]
+        return run
+
+    # -- queries --------------------------------------------------------------------------------
+    def search(self, text: str, opts: SearchOptions | None = None) -> SearchResult:
+        """Keyword, semantic or hybrid search for ``text``."""
+        opts = opts or SearchOptions()
+        if opts.mode not in MODES:
+            raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
+        q = None
+        if opts.mode != "semantic":
+            q = parse_query(text, self.ix.schema, literal=opts.literal)
+        vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
+        return self._run(q, vector, opts, query_text=text)
+
+    def similar(
+        self, text: str | None = None, passage_id: int | None = None, opts: SearchOptions | None = None
+    ) -> SearchResult:
+        """Claims similar to ``text`` or to passage ``passage_id`` (which is left out of the results)."""
+        opts = opts or SearchOptions(cluster=True)
+        exclude: set[int] = set()
+        if passage_id is not None:
+            row = self.catalog.passage(passage_id)
+            text = row["text"]
+            exclude.add(passage_id)
+            try:
+                vector = self.dense.reconstruct(np.array([passage_id]))[0] if opts.mode != "keyword" else None
+            except RuntimeError:
+                vector = self.embedder.encode_query(text)
+        elif text:
+            vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
+        else:
+            raise ClaimsError("give a claim text or --id PASSAGE_ID")
+        q = literal_query(text) if opts.mode != "semantic" else None
+        return self._run(q, vector, opts, query_text=text, exclude=exclude)
+
+    def _run(
+        self, q, vector, opts: SearchOptions, query_text: str, exclude: set[int] = frozenset()
+    ) -> SearchResult:
+        from search.fusion import fuse
+
+        want = opts.offset + opts.limit
+        depth = max(opts.depth, want * (5 if opts.cluster or opts.group_by else 1))
+        runs: dict[str, list[tuple[int, float]]] = {}
+        if q is not None:
+            runs["keyword"] = self.keyword_run(q, depth, opts.filters)
+        if vector is not None:
+            runs["semantic"] = self.semantic_run(vector, depth, opts.filters, opts.threshold)
+        # Snapshot isolation: keep only passages visible at the manifest's generation.
+        rows = self.catalog.passages({i for run in runs.values() for i, _ in run} - set(exclude))
+        runs = {leg: [(i, s) for i, s in run if i in rows] for leg, run in runs.items()}
+        if len(runs) == 2:
+            fused = fuse([runs["keyword"], runs["semantic"]], method=opts.fusion, **_fusion_params(opts))
+        else:
+            (fused,) = runs.values() if runs else ([],)
+        leg_rank = {leg: {i: r for r, (i, _) in enumerate(run, 1)} for leg, run in runs.items()}
+        leg_score = {leg: dict(run) for leg, run in runs.items()}
+        hits = []
+        for pid, score in fused:
+            row = rows[pid]
+            hits.append(
+                Hit(
+                    passage_id=pid,
+                    article_id=row["article_id"],
+                    score=float(score),
+                    scores={leg: leg_score[leg][pid] for leg in runs if pid in leg_score[leg]},
+                    ranks={leg: leg_rank[leg][pid] for leg in runs if pid in leg_rank[leg]},
+                    text=row["text"],
+                    title=row["title"],
+                    date=row["date"],
+                    source=row["source"],
+                    url=row["url"],
+                    start=row["start"],
+                    end=row["end"],
+                    metadata=row["metadata"],
+                )
+            )
+        if opts.group_by == "article":
+            seen: set[str] = set()
+            hits = [h for h in hits if not (h.article_id in seen or seen.add(h.article_id))]
+        if opts.cluster:
+            from search.clusters import cluster_hits
+
+            vectors = None
+            if vector is not None and hits:
+                ids = np.array([h.passage_id for h in hits], dtype=np.int64)
+                vectors = dict(zip(ids.tolist(), self.dense.reconstruct(ids), strict=True))
+            hits = cluster_hits(hits, vectors, threshold=opts.cluster_threshold)
+        hits = hits[opts.offset : want]
+        for rank, h in enumerate(hits, opts.offset + 1):
+            h.rank = rank
+        highlighter = Highlighter(q, query_text)
+        for h in hits:
+            h.highlights = highlighter(h.text)
+        explain = {}
+        if opts.explain:
+            explain = {
+                "mode": opts.mode,
+                "query": repr(q) if q is not None else None,
+                "method": opts.fusion if len(runs) == 2 else "single leg",
+                "params": _fusion_params(opts) if len(runs) == 2 else {},
+                "depth": depth,
+                "filter": repr(opts.filters.to_query(self.ix.schema)) if opts.filters else None,
+                "candidates": {leg: len(run) for leg, run in runs.items()},
+            }
+        return SearchResult(hits=hits, parsed=repr(q) if q is not None else "", explain=explain)
+
+
+def _fusion_params(opts: SearchOptions) -> dict[str, Any]:
+    if opts.fusion == "rrf":
+        return {"k": opts.rrf_k, "weights": list(opts.weights)}
+    return {"weights": list(opts.weights), "norm": opts.norm}
+
+
+class Highlighter:
+    """Character offsets of the words in a passage that the query matches (exact, via the analyzer)."""
+
+    def __init__(self, q, query_text: str):
+        from index.analysis import claim_analyzer
+
+        self.analyzer = claim_analyzer()
+        if q is not None:
+            self.terms = positive_terms(q, "text")
+            self.patterns = expanding_patterns(q, "text")
+        else:  # semantic mode: the query's own words
+            self.terms = {t.text for t in self.analyzer(query_text, mode="query")}
+            self.patterns = []
+
+    def _matches(self, token: str) -> bool:
+        if token in self.terms:
+            return True
+        for p in self.patterns:
+            if p.__class__.__name__ == "FuzzyTerm":
+                from whoosh.support.levenshtein import distance
+
+                if distance(token, p.text) <= p.maxdist:
+                    return True
+            elif fnmatch.fnmatchcase(token, p.text if "Wildcard" in p.__class__.__name__ else p.text + "*"):
+                return True
+        return False
+
+    def __call__(self, text: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        for t in self.analyzer(text, chars=True, mode="index"):
+            if not t.stopped and self._matches(t.text):
+                if spans and t.startchar < spans[-1][1]:
+                    spans[-1] = (spans[-1][0], max(spans[-1][1], t.endchar))
+                elif not spans or spans[-1] != (t.startchar, t.endchar):
+                    spans.append((t.startchar, t.endchar))
+        return spans
+
+
+def show(index_dir: Path | None, passage_id: int, context: int = 1) -> dict[str, Any]:
+    """A passage with its neighbours in the article and its provenance (``claims show``)."""
+    with Searcher(index_dir) as s:
+        row = s.catalog.passage(passage_id)
+        row["neighbours"] = [
+            n for n in s.catalog.neighbours(passage_id, context, context) if n["passage_id"] != passage_id
+        ]
+        return row
+
+
+__all__ = ["Searcher", "SearchOptions", "SearchResult", "show", "NotFoundError"]
