@@ -17,13 +17,12 @@ setup: $(BIN)/claims
 
 demo: setup
 	rm -rf $(INDEX)
-	$(BIN)/claims --index $(INDEX) ingest samples/articles
-	$(BIN)/claims --index $(INDEX) stats
-	$(BIN)/claims --index $(INDEX) search '"hypersonic" AND Kaliningrad' --mode keyword
-	$(BIN)/claims --index $(INDEX) similar "three jets carrying hypersonic missiles were sent to the Baltic exclave" -k 5
-	$(BIN)/claims --index $(INDEX) search "air defence systems shot down drones" -k 5
-	$(BIN)/claims --index $(INDEX) export "hypersonic missiles" -o $(INDEX)/export.jsonl
-	@echo "exported: $(INDEX)/export.jsonl"
+	$(BIN)/claims ingest samples/articles --index $(INDEX)
+	$(BIN)/claims stats --index $(INDEX)
+	$(BIN)/claims search '"hypersonic" AND Kaliningrad' --mode keyword --index $(INDEX)
+	$(BIN)/claims similar "three jets carrying hypersonic missiles were sent to the Baltic exclave" -k 5 --index $(INDEX)
+	$(BIN)/claims search "air defence shot down the drones" -k 5 --index $(INDEX)
+	$(BIN)/claims export "hypersonic missiles" -o $(INDEX)/export.jsonl --index $(INDEX)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -218,6 +218,9 @@ def render_hits(result, as_json: bool, expand: bool = False, explain: bool = Fal
         err.print(
             f"[dim]explain:[/] {escape(json.dumps(result.explain, ensure_ascii=False))}", highlight=False
         )
+    if not result.hits:
+        err.print("no results", highlight=False)
+        return
     clustered = any(h.cluster for h in result.hits)
     table = Table(show_lines=False, header_style="bold", expand=False)
     table.add_column("#", justify="right")
@@ -602,6 +605,7 @@ def stats(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
         "sources", ", ".join(f"{k or '(none)'}: {v}" for k, v in top) + (f" (+{more} more)" if more else "")
     )
     table.add_row("fields", ", ".join(st["fields"]))
+    table.add_row("metadata fields", ", ".join(st["metadata_fields"]) or "(none)")
     table.add_row("bytes", ", ".join(f"{k}: {v:,}" for k, v in st["bytes"].items()))
     out.print(table)
 
@@ -692,9 +696,8 @@ def evaluate(
     quiet: QuietOpt = False,
 ) -> None:
     """MAP@1/@5, MRR, nDCG@10, Recall@100 of keyword vs semantic vs hybrid on a query set with qrels."""
-    from search.experiment import run_eval
-
     from search.evaluate import format_table
+    from search.experiment import run_eval
 
     modes = [m.value for m in (mode or list(Mode))]
     opts = _options(

@@ -92,21 +92,6 @@ def claim_analyzer():
     )
 
 
-# Fields every passage document has; metadata fields are added on the fly (see ``metadata_field``).
-CORE_FIELDS = (
-    "passage_id",
-    "pid",
-    "article_id",
-    "gen",
-    "text",
-    "title",
-    "source",
-    "source_id",
-    "date",
-    "url",
-)
-
-
 def build_schema() -> fields.Schema:
     """The passage schema.
 
@@ -116,7 +101,7 @@ def build_schema() -> fields.Schema:
     ones); ``title`` is boosted (BM25F field weight).
     """
     analyzer = claim_analyzer()
-    return fields.Schema(
+    schema = fields.Schema(
         passage_id=fields.ID(stored=True, unique=True),
         pid=fields.NUMERIC(bits=64, sortable=True),
         article_id=fields.ID(),
@@ -128,19 +113,24 @@ def build_schema() -> fields.Schema:
         date=fields.DATETIME(),
         url=fields.ID(),
     )
+    # Metadata: one dynamic field per key, ``m_<key>``, comma-separated keyword lists
+    # (``keywords: "NATO, MH17"`` -> ``nato``, ``mh17``). Dynamic, because Whoosh cannot add a field
+    # to a writer that already holds documents; queries say ``language:Russian`` through aliases.
+    schema.add(f"{METADATA_PREFIX}*", fields.KEYWORD(lowercase=True, commas=True, scorable=False), glob=True)
+    return schema
 
 
-def metadata_field() -> fields.FieldType:
-    """Metadata values are comma-separated keyword lists (``keywords: "NATO, MH17"`` -> ``nato``, ``mh17``)."""
-    return fields.KEYWORD(lowercase=True, commas=True, scorable=False)
+METADATA_PREFIX = "m_"
+
+
+def metadata_key(key: str) -> str:
+    """The name users type for a metadata key (``--where KEY=...``, ``KEY:value``)."""
+    return re.sub(r"\W+", "_", str(key).strip().lower()).strip("_") or "field"
 
 
 def metadata_field_name(key: str) -> str:
-    """A Whoosh-safe field name for a metadata key (core names get a ``meta_`` prefix)."""
-    name = re.sub(r"\W+", "_", str(key).strip().lower()).strip("_") or "field"
-    if name[0].isdigit() or name in CORE_FIELDS:
-        name = f"meta_{name}"
-    return name
+    """The Whoosh field of a metadata key."""
+    return METADATA_PREFIX + metadata_key(key)
 
 
 def metadata_value(value) -> str | None:

@@ -87,6 +87,13 @@ class CatalogWriter(CatalogReader):
                 "UPDATE batches SET status = 'rolled back' WHERE gen > ? AND status != 'rolled back'", (gen,)
             )
             self.db.execute("DELETE FROM problems WHERE gen > ?", (gen,))
+            # A crash between the manifest's rename and ``finish_batch`` leaves the committed batch
+            # marked open in the log: the manifest is the commit point, so it is committed.
+            self.db.execute(
+                "UPDATE batches SET status = 'committed', finished = coalesce(finished, ?) "
+                "WHERE gen = ? AND status = 'open'",
+                (time.time(), gen),
+            )
         return n
 
     # -- batches --------------------------------------------------------------------------------

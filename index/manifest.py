@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import IndexCorruptError, IndexNotFoundError, IndexVersionError
+from index.faults import checkpoint
 
 FORMAT = "claims-index"
 FORMAT_VERSION = 1
@@ -47,6 +48,7 @@ class Manifest:
     vectors_kind: str = "flat"
     vectors_sha256: str = ""
     lexical_purged_gen: int = 0
+    metadata_fields: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     created: str = ""
     updated: str = ""
@@ -111,8 +113,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one."""
+def atomic_write_bytes(path: Path, data: bytes, fault: str | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a torn one.
+
+    ``fault`` names the crash-test checkpoint (``index.faults``) between the temp file and the rename.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -120,6 +125,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if fault:
+            checkpoint(fault)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -129,4 +136,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     """Commit ``manifest``: the last write of every batch."""
-    atomic_write_bytes(manifest_path(index_dir), manifest.to_json().encode("utf-8"))
+    atomic_write_bytes(
+        manifest_path(index_dir), manifest.to_json().encode("utf-8"), fault="before-manifest-rename"
+    )

@@ -80,7 +80,7 @@ class VectorWriter:
         """Write atomically; returns the file's sha256 (recorded in the manifest)."""
         faiss = self.store.faiss
         data = faiss.serialize_index(self.store.index).tobytes()
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, fault="vectors-before-rename")
         tomb = tombstone_path(path)
         if len(self.store.tombstones):
             import io

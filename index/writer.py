@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from index.analysis import METADATA_PREFIX
 from index.catalog import CatalogWriter
 from index.errors import IndexLockedError, ModelMismatchError
+from index.faults import checkpoint
 from index.lexical import LexicalWriter
 from index.manifest import CATALOG, LOCK, Manifest, read_manifest, write_manifest
 from index.vectors import VectorWriter, vectors_file
@@ -161,11 +163,16 @@ class Batch:
             old = writer.manifest.vectors_file
             self.vectors = VectorWriter.open(writer.dir / old if old else None, self._dimension())
         self.removed: list[int] = []
+        self.metadata_fields: set[str] = set(writer.manifest.metadata_fields)
 
     def _dimension(self) -> int:
         return self.w.manifest.dimension or self.w.embedder.dimension
 
     def add_passages(self, pids: list[int], docs: list[dict], vectors: np.ndarray) -> None:
+        for doc in docs:
+            self.metadata_fields.update(
+                k[len(METADATA_PREFIX) :] for k in doc if k.startswith(METADATA_PREFIX)
+            )
         self.lexical.add(docs)
         self.vectors.add(np.asarray(pids, dtype=np.int64), vectors)
 
@@ -184,7 +191,9 @@ class Batch:
         # Purge Whoosh documents retired in committed generations (see remove_passages).
         if not self.fresh_lexical:
             self.lexical.delete(w.catalog.deleted_since(old.lexical_purged_gen, old.generation))
+        checkpoint("before-lexical-commit")
         self.lexical.commit()
+        checkpoint("after-lexical-commit")
         self.vectors.maybe_restructure()
         vfile = vectors_file(self.gen)
         sha = self.vectors.save(w.dir / vfile)
@@ -199,14 +208,17 @@ class Batch:
             vectors_kind=self.vectors.store.kind,
             vectors_sha256=sha,
             lexical_purged_gen=self.gen if self.fresh_lexical else old.generation,
+            metadata_fields=sorted(self.metadata_fields),
             counts=counts,
             created=old.created or now_iso(),
             updated=now_iso(),
         )
         write_manifest(w.dir, new)  # the commit point
+        checkpoint("after-manifest-rename")
         w.manifest = new
         w.catalog.gen = self.gen
         w.catalog.finish_batch(self.gen, stats or {})
+        checkpoint("before-cleanup")
         for name in {old.vectors_file, old.vectors_file + ".tomb.npy"} - {"", ".tomb.npy"}:
             (w.dir / name).unlink(missing_ok=True)
         if self.fresh_lexical and old.lexical_dir != self.lexical_dir:

@@ -39,7 +39,8 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
         generation=m.generation,
         vectors_kind=m.vectors_kind,
         updated=m.updated,
-        fields=sorted(n for n in ix.schema.names() if n not in core),
+        fields=sorted(n for n in ix.schema.names() if n not in core and not n.endswith("*")),
+        metadata_fields=m.metadata_fields,
         bytes={
             "catalog": sum(_size(Path(index_dir) / f"{CATALOG}{s}") for s in ("", "-wal", "-shm")),
             "lexical": _size(Path(index_dir) / m.lexical_dir),
@@ -51,8 +52,10 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
 
 def check_index(index_dir: Path) -> dict[str, Any]:
     """Do catalog, Whoosh and FAISS hold exactly the same passage ids, and do the checksums match?"""
+    from whoosh.query import NumericRange
+
     from search.dense import DenseIndex
-    from search.lexical import open_lexical_readonly
+    from search.lexical import open_lexical_readonly, pid_column
 
     problems: list[str] = []
     m = read_manifest(index_dir)
@@ -74,11 +77,16 @@ def check_index(index_dir: Path) -> dict[str, Any]:
             problems.append(f"catalog integrity: {integrity}")
     finally:
         cat.close()
+    uncommitted: set[int] = set()
     try:
         ix = open_lexical_readonly(d / m.lexical_dir)
         with ix.searcher() as s:
-            col = s.reader().column_reader("pid")
+            col = pid_column(s.reader())
             lexical_ids = {int(col[n]) for n in s.reader().all_doc_ids()}
+            # Documents stamped after the committed generation belong to a batch that is running or
+            # was interrupted (the next writer removes them): not part of this generation.
+            uncommitted = {int(col[n]) for n in NumericRange("gen", m.generation + 1, None).docs(s)}
+            lexical_ids -= uncommitted
     except ClaimsError as e:
         problems.append(str(e))
         lexical_ids = set()
@@ -118,4 +126,5 @@ def check_index(index_dir: Path) -> dict[str, Any]:
         "passages": len(catalog_ids),
         "problems": problems,
         "generation": m.generation,
+        "uncommitted": len(uncommitted),
     }

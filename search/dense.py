@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -41,14 +42,25 @@ class DenseIndex:
         return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)))
 
     @classmethod
-    def load(cls, path: Path) -> DenseIndex:
+    def load(cls, path: Path, fh: BinaryIO | None = None, tomb_fh: BinaryIO | None = None) -> DenseIndex:
+        """Load the store at ``path``, or from ``fh`` (and ``tomb_fh``), handles opened on it earlier: a
+        reader opens its generation's files when it opens, so they stay readable after a writer's
+        next commit removes them."""
         import faiss
 
         path = Path(path)
         try:
-            index = faiss.read_index(str(path))
-            tomb_file = tombstone_path(path)
-            tomb = np.load(tomb_file) if tomb_file.exists() else None
+            if fh is not None:
+                fh.seek(0)
+                index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
+                tomb = None
+                if tomb_fh is not None:
+                    tomb_fh.seek(0)
+                    tomb = np.load(tomb_fh)
+            else:
+                index = faiss.read_index(str(path))
+                tomb_file = tombstone_path(path)
+                tomb = np.load(tomb_file) if tomb_file.exists() else None
         except Exception as e:  # noqa: BLE001 - FAISS raises RuntimeError for any damage
             raise IndexCorruptError(
                 f"vector store {path} is unreadable ({str(e).splitlines()[0][:80]}): run `claims repair`"

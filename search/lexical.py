@@ -16,3 +16,12 @@ def open_lexical_readonly(path: Path):
         raise IndexCorruptError(
             f"keyword store {path} is unreadable ({e.__class__.__name__}): run `claims repair --index {path.parent}`"
         ) from None
+
+
+def pid_column(reader):
+    """The ``pid`` column of a Whoosh reader: docnum -> passage id (empty when the store has no documents).
+
+    A store without segments (nothing ingested yet, or everything deleted) has an ``EmptyReader``,
+    whose ``column_reader`` raises ``NotImplementedError`` instead of returning an empty column.
+    """
+    return reader.column_reader("pid") if reader.has_column("pid") else {}

@@ -9,22 +9,27 @@ the terms). See README "Keyword search" for the measured effect.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from whoosh import qparser, query
 from whoosh.fields import Schema
 
-from index.analysis import claim_analyzer, metadata_field_name, source_key
+from index.analysis import claim_analyzer, metadata_field_name, metadata_key, source_key
 from index.errors import QuerySyntaxError
 
 DEFAULT_FIELDS = ("text", "title")
 OR_COORD = 0.9
 
 
-def make_parser(schema: Schema) -> qparser.QueryParser:
+def make_parser(schema: Schema, metadata_fields: Iterable[str] = ()) -> qparser.QueryParser:
+    """Whoosh's parser over text and title, with ``KEY:value`` for every metadata key of the index."""
     parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=qparser.OrGroup.factory(OR_COORD))
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.GtLtPlugin())
+    aliases = {metadata_field_name(k): [k] for k in metadata_fields if k not in schema.names()}
+    if aliases:
+        parser.add_plugin(qparser.FieldAliasPlugin(aliases))
     return parser
 
 
@@ -59,13 +64,15 @@ def _fail(text: str, col: int, what: str) -> None:
     )
 
 
-def parse_query(text: str, schema: Schema, literal: bool = False) -> query.Query:
+def parse_query(
+    text: str, schema: Schema, literal: bool = False, metadata_fields: Iterable[str] = ()
+) -> query.Query:
     """Parse ``text`` with the Whoosh query language (or as plain words with ``literal``)."""
     if literal:
         return literal_query(text)
     _check_balance(text)
     try:
-        q = make_parser(schema).parse(text)
+        q = make_parser(schema, metadata_fields).parse(text)
     except Exception as e:  # noqa: BLE001 - Whoosh raises bare Exceptions for bad dates etc.
         raise QuerySyntaxError(
             f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
@@ -147,7 +154,7 @@ class Filters:
             out.append((key.strip(), value.strip()))
         return out
 
-    def to_query(self, schema: Schema) -> query.Query | None:
+    def to_query(self, schema: Schema, metadata_fields: Iterable[str] = ()) -> query.Query | None:
         parts: list[query.Query] = []
         if self.since or self.until:
             start = _date(self.since, "--since") if self.since else None
@@ -157,9 +164,9 @@ class Filters:
             parts.append(query.Or([query.Term("source_id", source_key(s)) for s in self.sources]))
         for key, value in self.where:
             name = key if key in ("article_id", "url") else metadata_field_name(key)
-            if name not in schema:
+            if name not in ("article_id", "url") and metadata_key(key) not in set(metadata_fields):
                 raise QuerySyntaxError(
-                    f"--where {key}={value}: no field {key!r} in this index; `claims stats` lists the fields"
+                    f"--where {key}={value}: no metadata field {key!r} in this index; `claims stats` lists them"
                 )
             parts.append(query.Term(name, value.lower() if name not in ("article_id", "url") else value))
         if not parts:

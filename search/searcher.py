@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from index.errors import ClaimsError, IndexCorruptError, ModelMismatchError, Not
 from index.manifest import CATALOG, Manifest, read_manifest
 from search.catalog import CatalogReader
 from search.hits import Hit
+from search.lexical import pid_column
 from search.query import Filters, expanding_patterns, literal_query, parse_query, positive_terms
 
 MODES = ("hybrid", "keyword", "semantic")
@@ -62,15 +64,41 @@ class Searcher:
 
     def __init__(self, index_dir: Path | None = None, model: str | None = None):
         self.dir = Path(index_dir) if index_dir else default_index()
-        self.manifest: Manifest = read_manifest(self.dir)
+        for _ in range(3):  # a writer may commit twice between reading the manifest and pinning
+            self.manifest: Manifest = read_manifest(self.dir)
+            self._pinned = self._pin_vectors()
+            if self._pinned or not self.manifest.vectors_file:
+                break
         self.catalog = CatalogReader(self.dir / CATALOG, self.manifest.generation)
         self.model = model
         self._ix = None
         self._dense = None
         self._embedder = None
 
+    def _pin_vectors(self) -> tuple[Any, Any] | None:
+        """Open this generation's vector files now (cheap; FAISS is loaded on first use): the writer
+        removes them once the next generation commits, and an open handle keeps them readable."""
+        from search.dense import tombstone_path
+
+        if not self.manifest.vectors_file:
+            return None
+        path = self.dir / self.manifest.vectors_file
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - held until close()
+        except FileNotFoundError:
+            return None  # reported, with the fix, when the vectors are needed
+        try:
+            tomb = open(tombstone_path(path), "rb")  # noqa: SIM115 - held until close()
+        except FileNotFoundError:
+            tomb = None
+        return fh, tomb
+
     def close(self) -> None:
         self.catalog.close()
+        for fh in self._pinned or ():
+            if fh is not None:
+                fh.close()
+        self._pinned = None
 
     def __enter__(self) -> Searcher:
         return self
@@ -97,11 +125,11 @@ class Searcher:
                     f"{self.dir} has no vector store: run `claims repair --index {self.dir}`"
                 )
             path = self.dir / self.manifest.vectors_file
-            if not path.exists():
+            if not self._pinned:
                 raise IndexCorruptError(
                     f"vector store {path} is missing: run `claims repair --index {self.dir}`"
                 )
-            self._dense = DenseIndex.load(path)
+            self._dense = DenseIndex.load(path, *self._pinned)
         return self._dense
 
     @property
@@ -128,20 +156,20 @@ class Searcher:
         return self._embedder
 
     # -- legs -----------------------------------------------------------------------------------
-    def keyword_run(self, q, depth: int, filters: Filters) -> list[tuple[int, float]]:
+    def keyword_run(self, q, depth: int | None, filters: Filters) -> list[tuple[int, float]]:
         with self.ix.searcher() as s:
-            fq = filters.to_query(self.ix.schema) if filters else None
+            fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields) if filters else None
             results = s.search(q, limit=depth, filter=fq)
-            col = s.reader().column_reader("pid")
+            col = pid_column(s.reader())
             return [(int(col[hit.docnum]), float(hit.score)) for hit in results]
 
     def allowed_ids(self, filters: Filters) -> set[int] | None:
         """The passage ids a filter admits (the same Whoosh filter query the keyword leg uses)."""
         if not filters:
             return None
-        fq = filters.to_query(self.ix.schema)
+        fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields)
         with self.ix.searcher() as s:
-            col = s.reader().column_reader("pid")
+            col = pid_column(s.reader())
             return {int(col[d]) for d in fq.docs(s)}
 
     def semantic_run(
@@ -160,7 +188,9 @@ class Searcher:
             raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
         q = None
         if opts.mode != "semantic":
-            q = parse_query(text, self.ix.schema, literal=opts.literal)
+            q = parse_query(
+                text, self.ix.schema, literal=opts.literal, metadata_fields=self.manifest.metadata_fields
+            )
         vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
         return self._run(q, vector, opts, query_text=text)
 
@@ -184,6 +214,76 @@ class Searcher:
             raise ClaimsError("give a claim text or --id PASSAGE_ID")
         q = literal_query(text) if opts.mode != "semantic" else None
         return self._run(q, vector, opts, query_text=text, exclude=exclude)
+
+    def leg_depths(self, opts: SearchOptions) -> dict[str, int | None]:
+        """How deep ``iter_ranked`` fetches each leg of ``opts.mode`` (None: every match).
+
+        ``opts.limit > 0``: ``max(opts.depth, offset + limit)``, as ``search`` does. ``opts.limit == 0``:
+        the whole ranking: every Whoosh match, and ``max(opts.depth, vectors in the store)`` from FAISS.
+        """
+        want = opts.offset + opts.limit
+        legs = {"keyword": ("keyword", "hybrid"), "semantic": ("semantic", "hybrid")}
+        depths: dict[str, int | None] = {}
+        for leg, modes in legs.items():
+            if opts.mode in modes:
+                if opts.limit:
+                    depths[leg] = max(opts.depth, want)
+                else:
+                    depths[leg] = None if leg == "keyword" else max(opts.depth, self.dense.ntotal)
+        return depths
+
+    def iter_ranked(
+        self, text: str, opts: SearchOptions
+    ) -> Iterator[tuple[int, float, dict[str, tuple[int, float]]]]:
+        """Yield ``(passage_id, score, {leg: (rank, leg score)})`` best first, without catalog rows.
+
+        The same ranking as ``search(text, opts)`` (same legs, snapshot filter and fusion), for
+        exports: nothing per passage is built but these tuples. ``opts.limit == 0`` yields the whole
+        ranking (see ``leg_depths``). Clustering and article grouping need ``search``.
+
+        Raises:
+            ClaimsError: An unknown mode, a negative limit, or ``cluster``/``group_by`` set.
+        """
+        from search.fusion import fuse
+
+        if opts.mode not in MODES:
+            raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
+        if opts.limit < 0 or opts.offset < 0:
+            raise ClaimsError(f"limit {opts.limit}, offset {opts.offset}: use numbers >= 0 (limit 0 = all)")
+        if opts.cluster or opts.group_by:
+            raise ClaimsError("a passage ranking cannot be clustered or grouped: drop cluster/group_by")
+        depths = self.leg_depths(opts)
+        runs: dict[str, list[tuple[int, float]]] = {}
+        if "keyword" in depths:
+            q = parse_query(
+                text, self.ix.schema, literal=opts.literal, metadata_fields=self.manifest.metadata_fields
+            )
+            runs["keyword"] = self.keyword_run(q, depths["keyword"], opts.filters)
+        if "semantic" in depths:
+            vector = self.embedder.encode_query(text)
+            runs["semantic"] = self.semantic_run(vector, depths["semantic"], opts.filters, opts.threshold)
+        seen = self._visible({i for run in runs.values() for i, _ in run})
+        runs = {leg: [(i, s) for i, s in run if i in seen] for leg, run in runs.items()}
+        if len(runs) == 2:
+            fused = fuse([runs["keyword"], runs["semantic"]], method=opts.fusion, **_fusion_params(opts))
+        else:
+            (fused,) = runs.values()
+        legs = {leg: {i: (r, s) for r, (i, s) in enumerate(run, 1)} for leg, run in runs.items()}
+        del runs, seen
+        end = opts.offset + opts.limit if opts.limit else None
+        for pid, score in fused[opts.offset : end]:
+            yield pid, float(score), {leg: got[pid] for leg, got in legs.items() if pid in got}
+
+    def _visible(self, pids: set[int]) -> set[int]:
+        """The ids among ``pids`` visible at the manifest's generation (ids only, in chunks)."""
+        from search.catalog import visible
+
+        ids, out = sorted(pids), set()
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            sql = f"SELECT pid FROM passages p WHERE p.pid IN ({','.join('?' * len(chunk))}) AND {visible('p', self.catalog.gen)}"
+            out.update(r[0] for r in self.catalog.db.execute(sql, chunk))
+        return out
 
     def _run(
         self, q, vector, opts: SearchOptions, query_text: str, exclude: set[int] = frozenset()
@@ -251,7 +351,9 @@ class Searcher:
                 "method": opts.fusion if len(runs) == 2 else "single leg",
                 "params": _fusion_params(opts) if len(runs) == 2 else {},
                 "depth": depth,
-                "filter": repr(opts.filters.to_query(self.ix.schema)) if opts.filters else None,
+                "filter": repr(opts.filters.to_query(self.ix.schema, self.manifest.metadata_fields))
+                if opts.filters
+                else None,
                 "candidates": {leg: len(run) for leg, run in runs.items()},
             }
         return SearchResult(hits=hits, parsed=repr(q) if q is not None else "", explain=explain)

@@ -1,0 +1,203 @@
+"""Ingest throughput: end-to-end ``ingest()`` vs the bare sentence-transformers encode rate, same run.
+
+End-to-end is the library call behind ``claims ingest`` (read, split, embed, catalog, Whoosh, FAISS,
+commit) into a fresh index over all of the shared corpora. The baseline is
+``SentenceTransformer.encode(texts, batch_size=64, normalize_embeddings=True)`` on exactly the passage
+texts that ingest stored (read back from the catalog), in one call; a second baseline encodes the same
+texts in the chunks ingest uses (``chunk`` unique texts per call), to separate padding effects from
+pipeline overhead. The model is loaded and warmed once before any timing (``index.embed._load`` is
+lru_cached per path: the report checks that ingest did not load it again).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/ingest.py [--limit N] [--repeat R] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from itertools import chain, islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    DEFAULT_OUT,
+    command_line,
+    corpus_files,
+    log,
+    md_table,
+    peak_rss_mb,
+    require_shared,
+    save_json,
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the index and results JSON")
+    ap.add_argument("--limit", type=int, default=None, help="records per corpus file (quick run)")
+    ap.add_argument("--chunk", type=int, default=512, help="ingest's chunk (unique texts per encode call)")
+    ap.add_argument("--repeat", type=int, default=1, help="repeat every timed step R times; medians reported")
+    ap.add_argument("--no-chunked", action="store_true", help="skip the chunked bare-encode baseline")
+    args = ap.parse_args()
+    require_shared()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    from index import embed
+    from index.embed import Embedder
+    from index.ingest import ingest
+    from index.lexical import LexicalWriter, passage_doc
+    from index.manifest import CATALOG, read_manifest
+    from index.passages import split_article
+    from index.records import Article, Passage
+    from index.sources import read_file
+    from search.catalog import CatalogReader
+
+    import torch
+
+    files = corpus_files()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    # -- model: load and warm once, outside every timing --------------------------------------
+    t = time.perf_counter()
+    embedder = Embedder(None)
+    model = embedder.model
+    load_s = time.perf_counter() - t
+    model.encode(["warm-up sentence number %d about the war" % i for i in range(128)], batch_size=64)
+    loads_before = embed._load.cache_info()
+    log(f"model loaded in {load_s:.1f} s; torch threads {torch.get_num_threads()}")
+
+    def stream():
+        if args.limit is None:
+            return None
+        return chain.from_iterable(islice(read_file(f), args.limit) for f in files)
+
+    # -- stage: read + split alone --------------------------------------------------------------
+    read_split = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        n_articles = n_split = 0
+        for f in files:
+            for a in islice(read_file(f), args.limit):
+                if isinstance(a, Article):
+                    n_articles += 1
+                    n_split += len(split_article(a)[0])
+        read_split.append(time.perf_counter() - t)
+    log(f"read+split: {n_articles} articles, {n_split} passages, {statistics.median(read_split):.1f} s")
+
+    e2e, bare, chunked, lexical = [], [], [], []
+    index_dir = out / "ingest-index"
+    report = None
+    for r in range(args.repeat):
+        # -- end to end ---------------------------------------------------------------------------
+        shutil.rmtree(index_dir, ignore_errors=True)
+        t = time.perf_counter()
+        report = ingest(index_dir, files, articles=stream(), chunk=args.chunk)
+        e2e.append(time.perf_counter() - t)
+        log(f"[{r + 1}/{args.repeat}] ingest: {report.passages} passages in {e2e[-1]:.1f} s")
+        loads_after = embed._load.cache_info()
+        if loads_after.misses != loads_before.misses:
+            log("WARNING: ingest loaded the model again (index.embed._load cache miss)")
+
+        # -- the same texts, from the catalog ------------------------------------------------------
+        cat = CatalogReader(index_dir / CATALOG, read_manifest(index_dir).generation)
+        rows = list(cat.iter_passages())
+        cat.close()
+        texts = [row["text"] for row in rows]
+
+        # -- bare encode, one call ----------------------------------------------------------------
+        t = time.perf_counter()
+        model.encode(texts, batch_size=64, normalize_embeddings=True)
+        bare.append(time.perf_counter() - t)
+        log(f"[{r + 1}/{args.repeat}] bare encode: {len(texts)} texts in {bare[-1]:.1f} s")
+
+        # -- bare encode in ingest's chunks (unique texts, article by article, flush at >= chunk) -
+        if not args.no_chunked:
+            chunks, need, seen, last_article = [], {}, set(), None
+            for row in rows:
+                if row["article_id"] != last_article and len(need) >= args.chunk:
+                    chunks.append(list(need.values()))
+                    need = {}
+                last_article = row["article_id"]
+                h = row["text_hash"]
+                if h not in seen:
+                    seen.add(h)
+                    need[h] = row["text"]
+            if need:
+                chunks.append(list(need.values()))
+            t = time.perf_counter()
+            for c in chunks:
+                embedder.encode(c)
+            chunked.append(time.perf_counter() - t)
+            log(f"[{r + 1}/{args.repeat}] bare encode in {len(chunks)} chunks: {chunked[-1]:.1f} s")
+
+        # -- stage: Whoosh indexing of the same passage documents alone ------------------------------
+        probe = out / "ingest-lexical-probe"
+        shutil.rmtree(probe, ignore_errors=True)
+        docs = []
+        for row in rows:
+            a = Article(
+                row["article_id"], "", row["title"], row["date"], row["source"], row["url"], row["metadata"]
+            )
+            docs.append(passage_doc(row["passage_id"], 1, Passage(row["start"], row["end"], row["text"]), a))
+        t = time.perf_counter()
+        lw = LexicalWriter(probe, create=True)
+        lw.add(docs)
+        lw.commit()
+        lexical.append(time.perf_counter() - t)
+        shutil.rmtree(probe, ignore_errors=True)
+        log(f"[{r + 1}/{args.repeat}] Whoosh add+commit alone: {lexical[-1]:.1f} s")
+
+    med = statistics.median
+    n = report.passages
+    unique = len({row["text_hash"] for row in rows})
+    e2e_rate, bare_rate = n / med(e2e), len(texts) / med(bare)
+    ratio = e2e_rate / bare_rate
+    rows_out = [
+        ("end-to-end `ingest()` (fresh index)", n, med(e2e), e2e_rate, ratio),
+        ("bare `model.encode`, one call, batch 64", len(texts), med(bare), bare_rate, 1.0),
+    ]
+    if chunked:
+        rows_out.append(
+            (f"bare encode in ingest's chunks ({args.chunk} unique texts/call)", unique, med(chunked),
+             len(texts) / med(chunked), len(texts) / med(chunked) / bare_rate)
+        )
+    print(f"\n### Ingest throughput ({len(files)} corpus files, {report.ingested:,} articles"
+          f"{'' if args.limit is None else f', --limit {args.limit} per file'})\n")
+    print(md_table(["measure", "passages", "seconds", "passages/s", "ratio to bare"], rows_out))
+    verdict = "meets" if ratio >= 0.85 else "misses"
+    print(f"\nend-to-end / bare = **{ratio:.2f}** ({verdict} the 0.85 goal); "
+          f"{n - unique} of {n:,} passages are duplicate texts (embedded once by ingest, every time by bare).")
+
+    rest = med(e2e) - med(read_split) - (med(chunked) if chunked else med(bare)) - med(lexical)
+    stages = [
+        ("read + split (`read_file` + `split_article`)", med(read_split)),
+        ("embed (bare encode in ingest's chunks)" if chunked else "embed (bare encode, one call)",
+         med(chunked) if chunked else med(bare)),
+        ("Whoosh add + commit (`LexicalWriter`, same docs)", med(lexical)),
+        ("rest: catalog, hashing, FAISS, commit (by difference)", rest),
+    ]
+    print("\nPer-stage breakdown (each stage timed alone in the same run; the rest by difference):\n")
+    print(md_table(["stage", "seconds", "share of end-to-end"],
+                   [(s, v, f"{100 * v / med(e2e):.0f} %") for s, v in stages]))
+    same = "yes" if embed._load.cache_info().misses == loads_before.misses else "NO (loaded twice)"
+    print(f"\nmodel load (excluded): {load_s:.1f} s; model loaded once: {same}; "
+          f"peak RSS {peak_rss_mb():,.0f} MB; repeats: {args.repeat} (medians)")
+    print(f"\n`{command_line()}`")
+    path = save_json(out, "ingest.json", {
+        "limit": args.limit, "repeat": args.repeat, "chunk": args.chunk, "articles": report.ingested,
+        "passages": n, "unique_texts": unique, "model_load_s": load_s, "model_loaded_once": same == "yes",
+        "end_to_end_s": e2e, "bare_s": bare, "bare_chunked_s": chunked, "read_split_s": read_split,
+        "lexical_s": lexical, "end_to_end_passages_per_s": e2e_rate, "bare_passages_per_s": bare_rate,
+        "ratio": ratio, "report": report.to_dict(),
+    })
+    log(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""``claims eval``: keyword vs semantic vs hybrid on a query set with qrels, and fusion sweeps.
+
+Each leg is run once per query (to ``depth``); every fusion configuration is then a pure function
+of those two runs, so a sweep over methods and parameters costs no extra searching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from search.evaluate import evaluate, read_qrels, read_queries
+from search.fusion import fuse
+from search.query import literal_query
+from search.searcher import Searcher, SearchOptions
+
+Run = list[tuple[int, float]]
+
+
+def leg_runs(
+    searcher: Searcher, queries: dict[str, str], depth: int, legs: Iterable[str] = ("keyword", "semantic")
+) -> dict[str, dict[str, Run]]:
+    """``{leg: {qid: [(passage_id, score), ...]}}`` for every query (visible passages only)."""
+    from search.query import Filters
+
+    legs = list(legs)
+    out: dict[str, dict[str, Run]] = {leg: {} for leg in legs}
+    none = Filters()
+    if "semantic" in legs:
+        qids = list(queries)
+        vecs = searcher.embedder.encode([queries[q] for q in qids])
+        for qid, v in zip(qids, vecs, strict=True):
+            out["semantic"][qid] = searcher.semantic_run(v, depth, none)
+    if "keyword" in legs:
+        for qid, text in queries.items():
+            try:
+                q = literal_query(text)
+            except Exception:  # noqa: BLE001 - a query with no searchable words gets an empty run
+                out["keyword"][qid] = []
+                continue
+            out["keyword"][qid] = searcher.keyword_run(q, depth, none)
+    return out
+
+
+def to_docs(run: Run, doc_of: dict[int, str]) -> list[tuple[str, float]]:
+    """Map a passage run to documents, keeping each document's best passage (``--group-by article``)."""
+    seen: set[str] = set()
+    out = []
+    for pid, score in run:
+        d = doc_of.get(pid)
+        if d is not None and d not in seen:
+            seen.add(d)
+            out.append((d, score))
+    return out
+
+
+def configurations(opts: SearchOptions, sweep: bool) -> dict[str, dict[str, Any]]:
+    """Named fusion configurations: the chosen one, and with ``sweep`` a grid around it."""
+    base = {"method": opts.fusion, **_params(opts.fusion, opts.rrf_k, opts.weights, opts.norm)}
+    configs = {"hybrid": base}
+    if sweep:
+        for k in (10, 30, 60, 100):
+            for w in ((1, 1), (1, 2), (2, 1), (1, 3), (0.5, 1)):
+                configs[f"rrf k={k} w={w[0]},{w[1]}"] = {"method": "rrf", "k": k, "weights": list(w)}
+        for norm in ("minmax", "zscore"):
+            for a in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+                configs[f"convex {norm} w={a:.1f},{1 - a:.1f}"] = {
+                    "method": "convex",
+                    "norm": norm,
+                    "weights": [a, round(1 - a, 2)],
+                }
+    return configs
+
+
+def _params(method: str, k: float, weights, norm: str) -> dict[str, Any]:
+    return {"k": k, "weights": list(weights)} if method == "rrf" else {"weights": list(weights), "norm": norm}
+
+
+def run_eval(
+    index_dir: Path,
+    queries_path: Path,
+    qrels_path: Path,
+    modes: list[str],
+    opts: SearchOptions,
+    sweep: bool = False,
+    model: str | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metrics per mode (and per fusion configuration with ``sweep``)."""
+    queries = read_queries(queries_path)
+    qrels = read_qrels(qrels_path)
+    queries = {q: t for q, t in queries.items() if q in qrels}
+    with Searcher(index_dir, model=model) as s:
+        legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
+        runs = leg_runs(s, queries, opts.depth, sorted(legs))
+        pids = {pid for leg in runs.values() for run in leg.values() for pid, _ in run}
+        rows = s.catalog.passages(pids)
+    key = "article_id" if opts.group_by == "article" else "passage_id"
+    doc_of = {pid: str(r[key]) for pid, r in rows.items()}
+    table: dict[str, dict[str, float]] = {}
+    for mode in modes:
+        if mode in ("keyword", "semantic"):
+            table[mode] = evaluate({q: to_docs(runs[mode][q], doc_of) for q in queries}, qrels)
+    if "hybrid" in modes:
+        for name, cfg in configurations(opts, sweep).items():
+            cfg = dict(cfg)
+            method = cfg.pop("method")
+            fused = {
+                q: to_docs(fuse([runs["keyword"][q], runs["semantic"][q]], method=method, **cfg), doc_of)
+                for q in queries
+            }
+            table[name] = evaluate(fused, qrels)
+    return table

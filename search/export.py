@@ -1,0 +1,355 @@
+"""``claims export``: write a ranked list of passages with provenance, plus a manifest, to a file.
+
+Formats (``FORMATS``; chosen by ``fmt`` or by the output's extension, ``EXTENSIONS``):
+
+* ``jsonl``: the first line is ``{"manifest": {...}}``; then one object a row, best first, with the
+  per-leg scores and ranks nested as in ``claims search --json`` (``"scores": {"keyword": 12.3}``,
+  ``"ranks": {"keyword": 1}``; a leg that did not find the passage is absent) and ``metadata`` an object.
+* ``csv`` and ``parquet``: flat columns ``COLUMNS``; a leg that did not find the passage leaves its
+  ``*_score``/``*_rank`` empty (null); ``metadata`` is a JSON string.
+* ``trec``: a TREC run, ``qid Q0 passage_id rank score tag`` (scores written with ``repr``, as
+  ``search.evaluate.write_trec_run`` does).
+
+Every export also writes ``<output>.manifest.json`` (see ``export``). Rows are streamed: the ranking
+is a list of ``(passage_id, score)`` pairs (``Searcher.iter_ranked``), and catalog rows are read and
+written ``CHUNK`` at a time, so an export of every match never holds every passage's text at once.
+The output is written to a temp file in the same folder and renamed into place at the end: a failed
+export leaves the old file (or none), never half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from index.errors import ClaimsError
+from index.manifest import fsync_dir, manifest_path, tool_version
+from search.searcher import Searcher, SearchOptions, _fusion_params
+
+FORMATS = ("jsonl", "csv", "parquet", "trec")
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".trec": "trec",
+    ".run": "trec",
+    ".txt": "trec",
+}
+LEGS = ("keyword", "semantic")
+COLUMNS = (
+    "rank",
+    "score",
+    "keyword_score",
+    "keyword_rank",
+    "semantic_score",
+    "semantic_rank",
+    "passage_id",
+    "text",
+    "start",
+    "end",
+    "article_id",
+    "title",
+    "date",
+    "source",
+    "url",
+    "metadata",
+)
+CHUNK = 1000  # passages read from the catalog and written per step (one Parquet row group)
+MANIFEST_SUFFIX = ".manifest.json"
+
+Ranked = tuple[int, float, dict[str, tuple[int, float]]]  # (passage_id, score, {leg: (rank, score)})
+Row = dict[str, Any]  # the JSON Lines row; ``flat`` makes the CSV/Parquet one
+
+
+def resolve_format(output: Path, fmt: str | None = None) -> str:
+    """The export format: ``fmt`` if given, else the one the output's extension names.
+
+    Raises:
+        ClaimsError: An unknown ``fmt`` or extension (the message lists ``FORMATS``).
+    """
+    choices = ", ".join(FORMATS)
+    if fmt is not None:
+        name = fmt.strip().lower()
+        if name not in FORMATS:
+            raise ClaimsError(f"--format {fmt!r}: choose one of {choices}")
+        return name
+    name = EXTENSIONS.get(Path(output).suffix.lower())
+    if name is None:
+        raise ClaimsError(
+            f"cannot tell the format of {output} from its extension: "
+            f"pass --format (one of {choices}) or name it {', '.join(EXTENSIONS)}"
+        )
+    return name
+
+
+def manifest_file(output: Path) -> Path:
+    """Where the manifest of an export to ``output`` goes: ``<output>.manifest.json``."""
+    output = Path(output)
+    return output.with_name(output.name + MANIFEST_SUFFIX)
+
+
+def export(
+    index_dir: Path | None,
+    query: str,
+    output: Path,
+    opts: SearchOptions,
+    fmt: str | None = None,
+    model: str | None = None,
+    qid: str = "q1",
+    tag: str | None = None,
+) -> int:
+    """Export the ranking of ``query`` to ``output``, with a manifest beside it.
+
+    The rows are the ranking ``Searcher.search(query, opts)`` returns, in the same order with the
+    same scores: rank, fused score, each leg's score and rank, and the passage's provenance (text,
+    offsets, article id, title, date, source, url, metadata). The same export of the same index
+    writes the same rows in the same order.
+
+    ``opts.limit == 0`` exports every match: in keyword mode every Whoosh match; in semantic and
+    hybrid mode each leg is fetched to ``depth = max(opts.depth, number of passages)`` (every Whoosh
+    match, and every vector in the store), i.e. the whole ranking: a semantic or hybrid export of
+    everything has a row for every passage that passes the filters (and ``opts.threshold``).
+
+    The manifest (``<output>.manifest.json``; for JSON Lines also the file's first line,
+    ``{"manifest": {...}}``) records the format, query, mode, every option (filters, depth, fusion
+    method and parameters, limit), each leg's effective depth (null: every match), the index's
+    model, the sha256 of the index's ``manifest.json`` bytes and its generation, the tool version,
+    the UTC time and the row count. Only ``created`` differs between two runs of the same export.
+
+    Args:
+        index_dir: The index folder (None: ``$CLAIMS_INDEX`` or ``claims-index``).
+        query: The query, as for ``claims search``.
+        output: The file to write (its folder is created if missing); replaced atomically.
+        opts: Search options; ``limit`` 0 means every match. ``cluster`` and ``group_by`` must be unset.
+        fmt: One of ``FORMATS``; None picks it from the extension of ``output``.
+        model: A local model folder for the query embedding (default: the index's model).
+        qid: The query id of a TREC run.
+        tag: The run tag of a TREC run (default ``claims-<mode>``).
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        ClaimsError: Unknown format, bad options or query, or an index problem (the message names the fix).
+        OSError: The output cannot be written.
+    """
+    output = Path(output)
+    name = resolve_format(output, fmt)
+    tag = tag or f"claims-{opts.mode}"
+    if name == "trec" and any(str(f).split() != [str(f)] for f in (qid, tag)):
+        raise ClaimsError(f"TREC qid {qid!r} and tag {tag!r} must be non-empty words without spaces")
+    s, checksum = _open(index_dir, model)
+    with s:
+        ranked = s.iter_ranked(query, opts)
+        first = next(ranked, None)  # runs the legs: query and option errors come before any write
+        ranked = chain([first], ranked) if first is not None else iter(())
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with _TempFile(output) as tmp:
+            rows = _rows(s, ranked, offset=opts.offset, with_text=name != "trec")
+            n = _WRITERS[name](tmp.path, rows, qid=qid, tag=tag)
+            info = {
+                "format": name,
+                "query": query,
+                "mode": opts.mode,
+                "options": _options(opts),
+                "leg_depths": s.leg_depths(opts),
+                "model": s.manifest.model,
+                "index": {
+                    "path": str(s.dir),
+                    "manifest_sha256": checksum,
+                    "generation": s.manifest.generation,
+                },
+                "tool_version": tool_version(),
+                "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "rows": n,
+            }
+            if name == "trec":
+                info |= {"qid": qid, "tag": tag}
+            if name == "jsonl":
+                tmp.prepend(json.dumps({"manifest": info}, ensure_ascii=False) + "\n")
+            tmp.sync()
+            with _TempFile(manifest_file(output)) as beside:
+                beside.path.write_text(
+                    json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+                )
+                beside.sync()
+                beside.commit()
+            tmp.commit()  # the data file lands last
+    return n
+
+
+def _open(index_dir: Path | None, model: str | None) -> tuple[Searcher, str]:
+    """A Searcher and the sha256 of the very manifest bytes it was opened at (retried if a commit lands)."""
+    for _ in range(5):
+        s = Searcher(index_dir, model=model)
+        try:
+            data = manifest_path(s.dir).read_bytes()
+            if json.loads(data).get("generation") == s.manifest.generation:
+                return s, hashlib.sha256(data).hexdigest()
+        except (OSError, ValueError):
+            pass
+        s.close()
+    raise ClaimsError("the index kept changing while the export opened it: run the export again")
+
+
+def _options(opts: SearchOptions) -> dict[str, Any]:
+    """Every search option, JSON-ready, with the fusion parameters actually used."""
+    d = asdict(opts)
+    d["weights"] = list(opts.weights)
+    d["filters"]["where"] = [list(kv) for kv in opts.filters.where]
+    d["fusion_params"] = _fusion_params(opts) if opts.mode == "hybrid" else {}
+    return d
+
+
+# -- ranking -> rows ------------------------------------------------------------------------------
+def _rows(s: Searcher, ranked: Iterable[Ranked], offset: int = 0, with_text: bool = True) -> Iterator[Row]:
+    """Rows in rank order; catalog rows are read ``CHUNK`` passages at a time (none for ``with_text=False``)."""
+    rank = offset
+    it = iter(ranked)
+    while chunk := list(islice(it, CHUNK)):
+        rows = s.catalog.passages(pid for pid, _, _ in chunk) if with_text else {}
+        for pid, score, legs in chunk:
+            rank += 1
+            row = rows.get(pid, {})
+            yield {
+                "rank": rank,
+                "score": score,
+                "scores": {leg: legs[leg][1] for leg in LEGS if leg in legs},
+                "ranks": {leg: legs[leg][0] for leg in LEGS if leg in legs},
+                "passage_id": pid,
+                "text": row.get("text"),
+                "start": row.get("start"),
+                "end": row.get("end"),
+                "article_id": row.get("article_id"),
+                "title": row.get("title"),
+                "date": row.get("date"),
+                "source": row.get("source"),
+                "url": row.get("url"),
+                "metadata": row.get("metadata", {}),
+            }
+
+
+def flat(row: Row) -> dict[str, Any]:
+    """A row with flat per-leg columns and ``metadata`` as a JSON string (``COLUMNS``, in order)."""
+    out: dict[str, Any] = {"rank": row["rank"], "score": row["score"]}
+    for leg in LEGS:
+        out[f"{leg}_score"] = row["scores"].get(leg)
+        out[f"{leg}_rank"] = row["ranks"].get(leg)
+    out |= {k: row[k] for k in COLUMNS if k not in out and k != "metadata"}
+    out["metadata"] = json.dumps(row["metadata"], ensure_ascii=False)
+    return out
+
+
+# -- writers: (path, rows, qid, tag) -> rows written ------------------------------------------------
+def _write_jsonl(path: Path, rows: Iterable[Row], **_) -> int:
+    n = 0
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def _write_csv(path: Path, rows: Iterable[Row], **_) -> int:
+    n = 0
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for row in rows:
+            w.writerow(["" if v is None else v for v in flat(row).values()])
+            n += 1
+    return n
+
+
+def parquet_schema():
+    """The Arrow schema of Parquet exports (``COLUMNS``; leg columns and ``date`` are nullable)."""
+    import pyarrow as pa
+
+    types = {"score": pa.float64(), "keyword_score": pa.float64(), "semantic_score": pa.float64()}
+    ints = {"rank", "keyword_rank", "semantic_rank", "passage_id", "start", "end"}
+    return pa.schema(
+        [(c, types.get(c, pa.int64() if c in ints else pa.string())) for c in COLUMNS],
+        metadata={b"claims.export": b"see <file>.manifest.json"},
+    )
+
+
+def _write_parquet(path: Path, rows: Iterable[Row], **_) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema()
+    n = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        it = iter(rows)
+        while chunk := [flat(r) for r in islice(it, CHUNK)]:
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            n += len(chunk)
+    return n
+
+
+def _write_trec(path: Path, rows: Iterable[Row], qid: str = "q1", tag: str = "claims", **_) -> int:
+    n = 0
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for row in rows:
+            fh.write(f"{qid} Q0 {row['passage_id']} {row['rank']} {float(row['score'])!r} {tag}\n")
+            n += 1
+    return n
+
+
+_WRITERS = {"jsonl": _write_jsonl, "csv": _write_csv, "parquet": _write_parquet, "trec": _write_trec}
+assert set(_WRITERS) == set(FORMATS)
+
+
+class _TempFile:
+    """A temp file beside ``target``, renamed onto it by ``commit``; removed if the block fails."""
+
+    def __init__(self, target: Path):
+        self.target = Path(target)
+
+    def _new(self) -> Path:
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        os.close(fd)
+        return Path(tmp)
+
+    def __enter__(self) -> _TempFile:
+        self.path = self._new()
+        return self
+
+    def prepend(self, text: str) -> None:
+        """Put ``text`` before what was written (a second temp file: the row count comes last)."""
+        body, self.path = self.path, self._new()
+        try:
+            with open(self.path, "wb") as out, open(body, "rb") as src:
+                out.write(text.encode("utf-8"))
+                shutil.copyfileobj(src, out, 1 << 20)
+        finally:
+            body.unlink(missing_ok=True)
+
+    def sync(self) -> None:
+        with open(self.path, "rb+") as fh:
+            os.fsync(fh.fileno())
+
+    def commit(self) -> None:
+        os.chmod(self.path, 0o666 & ~_umask())
+        os.replace(self.path, self.target)
+        fsync_dir(self.target.parent)
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
