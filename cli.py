@@ -104,6 +104,12 @@ ClusterThresholdOpt = Annotated[
     float, typer.Option("--cluster-threshold", min=0, max=1, help="Cosine at or above which claims cluster.")
 ]
 ExpandOpt = Annotated[bool, typer.Option("--expand", help="List every member of each claim cluster.")]
+CleanOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clean/--no-clean", help="Strip links, @handles, #tags and tweet signatures from claim text."
+    ),
+]
 GroupOpt = Annotated[
     GroupBy, typer.Option("--group-by", help="Rank passages, or articles by their best passage.")
 ]
@@ -125,6 +131,8 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import sqlite3
+
         from index.errors import ClaimsError
 
         try:
@@ -133,6 +141,13 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except ClaimsError as e:
             _fail(str(e))
+        except sqlite3.DatabaseError as e:  # "malformed" found mid-query, past the checks on open
+            from index.manifest import CATALOG
+            from search.catalog import damaged_catalog
+
+            if any(w in str(e).lower() for w in ("full", "disk i/o", "readonly", "unable to open")):
+                _fail(f"catalog: {e} (check free disk space and permissions)")
+            _fail(str(damaged_catalog(_index(kwargs.get("index")) / CATALOG, e)))
         except KeyboardInterrupt:
             _fail("interrupted; the index is unchanged (run the command again to finish)", 130)
         except BrokenPipeError:
@@ -189,6 +204,7 @@ def _options(**kw) -> Any:
         cluster_threshold=kw.pop("cluster_threshold", 0.95),
         group_by=None if group == GroupBy.passage else group.value,
         explain=kw.pop("explain", False),
+        clean=kw.pop("clean", False),
     )
 
 
@@ -285,6 +301,13 @@ def ingest(
     date_field: Annotated[str, typer.Option("--date-field")] = "date",
     source_field: Annotated[str, typer.Option("--source-field")] = "source",
     url_field: Annotated[str, typer.Option("--url-field")] = "url",
+    embed_field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--embed-field",
+            help="Also embed this article field (title, or a metadata key such as subtitle); repeatable.",
+        ),
+    ] = None,
     model: ModelOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on the first bad file or record.")] = False,
     no_wait: Annotated[
@@ -310,6 +333,7 @@ def ingest(
             strict=strict,
             wait=not no_wait,
             progress=progress,
+            embed_fields=embed_field or (),
         )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -380,6 +404,7 @@ def search(
     source: SourceOpt = None,
     where: WhereOpt = None,
     literal: LiteralOpt = False,
+    clean: CleanOpt = False,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
     quiet: QuietOpt = False,
@@ -433,6 +458,7 @@ _OPTION_NAMES = {
     "cluster_threshold",
     "group_by",
     "threshold",
+    "clean",
 }
 
 
@@ -475,6 +501,7 @@ def similar(
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
+    clean: CleanOpt = True,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
     quiet: QuietOpt = False,
@@ -634,13 +661,16 @@ def delete(
 def reindex(
     index: IndexOpt = DEFAULT_INDEX,
     model: ModelOpt = None,
+    embed_field: Annotated[
+        list[str] | None, typer.Option("--embed-field", help="Also embed this article field (repeatable).")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Rebuild the Whoosh and FAISS stores from the catalog alone (optionally with another --model)."""
     from index.ingest import reindex as run_reindex
 
     with _progress(quiet) as progress:
-        r = run_reindex(index, model=model, progress=progress)
+        r = run_reindex(index, model=model, progress=progress, embed_fields=embed_field or ())
     if not quiet:
         err.print(f"reindexed {r['passages']} passages ({r['embedded']} embedded) in {r['seconds']:.1f}s")
 
@@ -691,6 +721,7 @@ def evaluate(
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     norm: NormOpt = Norm.minmax,
     sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep fusion methods and parameters.")] = False,
+    clean: CleanOpt = True,
     as_json: JsonOpt = False,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
@@ -713,6 +744,7 @@ def evaluate(
         weights=weights,
         norm=norm,
         group_by=group_by,
+        clean=clean,
     )
     table = run_eval(index, queries, qrels, modes, opts, sweep=sweep, model=model)
     if as_json:

@@ -105,7 +105,9 @@ def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
 
 
-def latencies_ms(fn: Callable[[Any], Any], items: Sequence[Any], passes: int = 3, warm: int = 1) -> list[float]:
+def latencies_ms(
+    fn: Callable[[Any], Any], items: Sequence[Any], passes: int = 3, warm: int = 1
+) -> list[float]:
     """Per-item latency in ms: ``warm`` untimed passes, then the median of ``passes`` timed ones per item."""
     for _ in range(warm):
         for it in items:
@@ -122,7 +124,11 @@ def latencies_ms(fn: Callable[[Any], Any], items: Sequence[Any], passes: int = 3
 
 
 def summary(ms: Sequence[float]) -> dict[str, float]:
-    return {"p50_ms": round(pct(ms, 50), 3), "p95_ms": round(pct(ms, 95), 3), "mean_ms": round(float(np.mean(ms)), 3)}
+    return {
+        "p50_ms": round(pct(ms, 50), 3),
+        "p95_ms": round(pct(ms, 95), 3),
+        "mean_ms": round(float(np.mean(ms)), 3),
+    }
 
 
 # -- corpus passages and synthetic scale-up -------------------------------------------------------
@@ -180,7 +186,8 @@ def scaled_groups(groups: Sequence[tuple[Article, list[Passage]]], n: int):
         for a, passages in groups:
             take = passages[: n - done]
             items = [
-                (base + j, Passage(p.start, p.end, copy_text(p.text, copy, base + j))) for j, p in enumerate(take)
+                (base + j, Passage(p.start, p.end, copy_text(p.text, copy, base + j)))
+                for j, p in enumerate(take)
             ]
             yield a, copy, items
             base += len(passages)
@@ -345,19 +352,9 @@ def build_claims_keyword_index(
     if done:
         with lex.ix.searcher() as s:
             if s.doc_count() != done:
-                raise RuntimeError(f"{folder}: Whoosh holds {s.doc_count()} docs, checkpoint says {done}: delete it")
-    # Metadata fields first (a multi-process Whoosh writer cannot add fields on the fly).
-    from index.analysis import metadata_field, metadata_field_name, metadata_value
-
-    names = {
-        metadata_field_name(k) for a, _ in groups for k, v in a.metadata.items() if metadata_value(v) is not None
-    }
-    missing = sorted(x for x in names if x not in lex.ix.schema)
-    if missing:
-        w = lex.ix.writer()
-        for name in missing:
-            w.add_field(name, metadata_field())
-        w.commit()
+                raise RuntimeError(
+                    f"{folder}: Whoosh holds {s.doc_count()} docs, checkpoint says {done}: delete it"
+                )
     t0 = time.perf_counter()
     pending = 0
     pos = 0
@@ -407,7 +404,9 @@ def build_claims_keyword_index(
     return folder, seconds
 
 
-def build_bare_whoosh_index(out: Path, n: int, groups, chunk: int = 100_000, limitmb: int = 512) -> tuple[Path, float]:
+def build_bare_whoosh_index(
+    out: Path, n: int, groups, chunk: int = 100_000, limitmb: int = 512
+) -> tuple[Path, float]:
     """Whoosh out of the box: ``Schema(id=ID(stored), text=TEXT())`` (StandardAnalyzer) over the same texts."""
     from whoosh import fields
     from whoosh import index as whoosh_index

@@ -130,7 +130,9 @@ def batch_log_problems(index: Path) -> list[str]:
     gen = read_manifest(index).generation
     db = sqlite3.connect(f"file:{index / CATALOG}?mode=ro", uri=True)
     try:
-        committed = [r[0] for r in db.execute("SELECT gen FROM batches WHERE status = 'committed' ORDER BY gen")]
+        committed = [
+            r[0] for r in db.execute("SELECT gen FROM batches WHERE status = 'committed' ORDER BY gen")
+        ]
     finally:
         db.close()
     if committed != list(range(1, gen + 1)):
@@ -328,7 +330,9 @@ class CrashRig:
             return f"old (gen {gen})"
         if got == new:
             return f"new (gen {gen})"
-        failures.append(f"generation {gen} holds {len(got)} passages: neither the old {len(old)} nor the new {len(new)}")
+        failures.append(
+            f"generation {gen} holds {len(got)} passages: neither the old {len(old)} nor the new {len(new)}"
+        )
         return f"mixed (gen {gen})"
 
 

@@ -108,6 +108,8 @@ def build_schema() -> fields.Schema:
         gen=fields.NUMERIC(bits=64),
         text=fields.TEXT(analyzer=analyzer, phrase=True),
         title=fields.TEXT(analyzer=analyzer, phrase=True, field_boost=1.5),
+        # Article fields named with ``--embed-field`` other than the title (a dek, a summary).
+        context=fields.TEXT(analyzer=analyzer, phrase=False, field_boost=0.5),
         source=fields.KEYWORD(lowercase=True, commas=False, scorable=False),
         source_id=fields.ID(),
         date=fields.DATETIME(),

@@ -2,7 +2,7 @@
 
 The write path calls ``checkpoint(name)`` at the points where a crash matters (after each catalog
 chunk, around the Whoosh commit, before the FAISS and manifest renames, before the old-file cleanup).
-Without ``CLAIMS_FAULT`` in the environment a checkpoint is one comparison. With
+Without ``CLAIMS_FAULT`` (or ``CLAIMS_FAULT_LOG``) in the environment a checkpoint is two comparisons. With
 ``CLAIMS_FAULT="NAME:N"`` the ``N``-th hit of checkpoint ``NAME`` sends this process SIGKILL (no
 cleanup, no ``finally``: what a power cut or the OOM killer does to the process).
 ``CLAIMS_FAULT="NAME:N:pause"`` instead creates ``$CLAIMS_FAULT_DIR/paused`` and waits until
@@ -10,7 +10,7 @@ cleanup, no ``finally``: what a power cut or the OOM killer does to the process)
 ``CLAIMS_FAULT_LOG=FILE`` appends the name of every checkpoint passed to ``FILE``.
 
 Checkpoints named ``whoosh-*`` lie inside Whoosh's own commit; they are hooked into Whoosh only
-when one of them is asked for. ``tests/integration/test_crash.py`` and ``bench/crash.py`` use this.
+when one of them is the target or the log is on. ``tests/integration/test_crash.py`` and ``bench/crash.py`` use this.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _parse(spec: str | None) -> tuple[str, int, str] | None:
 
 
 _TARGET = _parse(os.environ.get("CLAIMS_FAULT"))
-_LOG = os.environ.get("CLAIMS_FAULT_LOG")  # append every checkpoint passed to this file (where did a kill land?)
+_LOG = os.environ.get("CLAIMS_FAULT_LOG")  # where did a kill land? the last checkpoint logged
 _hits = 0
 
 
@@ -74,7 +74,7 @@ def checkpoint(name: str) -> None:
 
 
 def _hook_whoosh() -> None:
-    """Put the ``whoosh-*`` checkpoints inside Whoosh's commit (only when one of them is the target)."""
+    """Put the ``whoosh-*`` checkpoints inside Whoosh's commit (only when they are asked for)."""
     from whoosh import index as whoosh_index
     from whoosh import writing
     from whoosh.filedb.filestore import FileStorage

@@ -20,9 +20,10 @@ from index.errors import ClaimsError, InputFormatError
 from index.faults import checkpoint
 from index.lexical import passage_doc
 from index.passages import split_article
-from index.records import Article, Problem, text_hash
+from index.records import Article, Passage, Problem, text_hash
 from index.sources import FieldMap, read_sources
 from index.writer import Batch, IndexWriter
+from search.dense import field_vector_id
 
 Progress = Callable[..., None]  # progress(event, **info): "file", "articles", "passages", "problem", "wait"
 
@@ -60,6 +61,7 @@ class _Pending:
     dropped: list
     hashes: list[str]
     replaces: int | None  # aid of the version this one replaces
+    fields: list[tuple[int, str, str]]  # embedded article fields: (field number, text, text hash)
 
 
 class _Pipeline:
@@ -82,11 +84,17 @@ class _Pipeline:
             return
         passages, dropped = split_article(article)
         hashes = [text_hash(p.text) for p in passages]
+        fields = [
+            (no, text, text_hash(text))
+            for no, text in article_fields(article.title, article.metadata, self.batch.embed_fields)
+        ]
         self.pending.append(
-            _Pending(article, chash, passages, dropped, hashes, current[0] if current else None)
+            _Pending(article, chash, passages, dropped, hashes, current[0] if current else None, fields)
         )
         for p, h in zip(passages, hashes, strict=True):
             self.need.setdefault(h, p.text)
+        for _, text, h in fields:
+            self.need.setdefault(h, text)
         if len(self.need) >= self.chunk:
             self.flush()
 
@@ -94,17 +102,11 @@ class _Pipeline:
         if not self.pending:
             return
         w, report = self.w, self.report
-        model = w.embedder.name
-        cached = w.catalog.vectors(model, self.need)
-        missing = [h for h in self.need if h not in cached]
-        if missing:
-            vecs = w.embedder.encode([self.need[h] for h in missing])
-            fresh = {h: v.tobytes() for h, v in zip(missing, vecs, strict=True)}
-            w.catalog.put_vectors(model, list(fresh.items()))
-            cached.update(fresh)
-            report.embedded += len(missing)
-        report.cached_vectors += len(self.need) - len(missing)
+        cached, embedded = embed_cached(w, self.need)
+        report.embedded += embedded
+        report.cached_vectors += len(self.need) - embedded
         dim = w.manifest.dimension or w.embedder.dimension
+        names = self.batch.embed_fields
         for item in self.pending:
             a = item.article
             if item.replaces is not None:
@@ -118,11 +120,15 @@ class _Pipeline:
             pids = w.catalog.add_article(
                 a, item.content_hash, item.passages, item.dropped, item.hashes, self.batch.gen
             )
+            context = context_text(item.fields, names)
             docs = [
-                passage_doc(pid, self.batch.gen, p, a) for pid, p in zip(pids, item.passages, strict=True)
+                passage_doc(pid, self.batch.gen, p, a, context)
+                for pid, p in zip(pids, item.passages, strict=True)
             ]
-            vecs = np.frombuffer(b"".join(cached[h] for h in item.hashes), dtype=np.float32).reshape(-1, dim)
-            self.batch.add_passages(pids, docs, vecs)
+            self.batch.add_passages(pids, docs, as_matrix(cached, item.hashes, dim))
+            if pids and item.fields:
+                ids = [field_vector_id(pids[0], no) for no, _, _ in item.fields]
+                self.batch.add_vectors(ids, as_matrix(cached, [h for _, _, h in item.fields], dim))
             report.passages += len(pids)
             report.dropped += len(item.dropped)
             self.progress("articles", n=1)
@@ -131,6 +137,38 @@ class _Pipeline:
         checkpoint("catalog-chunk")
         self.pending.clear()
         self.need.clear()
+
+
+def article_fields(title: str, metadata: dict, names: Sequence[str]) -> list[tuple[int, str]]:
+    """``(field number, text)`` of the article fields to embed (``--embed-field``): the title or metadata keys."""
+    out = []
+    for no, name in enumerate(names, 1):
+        value = title if name == "title" else metadata.get(name)
+        if isinstance(value, str) and value.strip():
+            out.append((no, value.strip()))
+    return out
+
+
+def context_text(fields: Sequence[tuple], names: Sequence[str]) -> str:
+    """The keyword-searchable ``context`` of a passage: its article's embedded fields except the title."""
+    return "\n".join(f[1] for f in fields if names[f[0] - 1] != "title")
+
+
+def embed_cached(writer: IndexWriter, need: dict[str, str]) -> tuple[dict[str, bytes], int]:
+    """Vectors for ``{text hash: text}``: from the catalog's cache, embedding (and caching) only the rest."""
+    model = writer.embedder.name
+    cached = writer.catalog.vectors(model, need)
+    missing = [h for h in need if h not in cached]
+    if missing:
+        vecs = writer.embedder.encode([need[h] for h in missing])
+        fresh = {h: v.tobytes() for h, v in zip(missing, vecs, strict=True)}
+        writer.catalog.put_vectors(model, list(fresh.items()))
+        cached.update(fresh)
+    return cached, len(missing)
+
+
+def as_matrix(cached: dict[str, bytes], hashes: Sequence[str], dim: int) -> np.ndarray:
+    return np.frombuffer(b"".join(cached[h] for h in hashes), dtype=np.float32).reshape(-1, dim)
 
 
 def ingest(
@@ -144,8 +182,13 @@ def ingest(
     progress: Progress | None = None,
     chunk: int = 512,
     articles: Iterable[Article | Problem] | None = None,
+    embed_fields: Sequence[str] = (),
 ) -> IngestReport:
     """Ingest files (or already-read ``articles``) into the index at ``index_dir`` as one batch.
+
+    ``embed_fields`` names article fields (``title`` or metadata keys such as a subtitle) that are
+    embedded too: a semantic match on one scores the article's first passage, and their text (but
+    the title's, which has its own field) is keyword-searchable as ``context``.
 
     Bad files and records are reported and skipped; the rest goes in. With ``strict`` the first bad
     record aborts the batch and nothing changes.
@@ -163,6 +206,7 @@ def ingest(
         index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
     ) as writer:
         batch = writer.begin(command)
+        batch.embed_fields += [f for f in dict.fromkeys(embed_fields) if f not in batch.embed_fields]
         pipe = _Pipeline(writer, batch, report, progress, chunk)
         try:
             for item in stream:
@@ -185,11 +229,14 @@ def ingest(
                     f"({report.failed} bad input{'s' if report.failed != 1 else ''}): see the lines above"
                 )
             report.seconds = round(time.perf_counter() - t0, 3)
-            manifest = batch.commit(report.to_dict())
+            if report.added or report.updated:
+                report.generation = batch.commit(report.to_dict()).generation
+            else:  # everything unchanged: a true no-op, no new generation
+                batch.abort()
+                report.generation = writer.gen
         except BaseException:
             batch.abort()
             raise
-        report.generation = manifest.generation
     return report
 
 
@@ -218,13 +265,18 @@ def delete(index_dir: Path, article_ids: Sequence[str], wait: bool = True) -> tu
 
 
 def reindex(
-    index_dir: Path, model: str | None = None, wait: bool = True, progress: Progress | None = None
+    index_dir: Path,
+    model: str | None = None,
+    wait: bool = True,
+    progress: Progress | None = None,
+    embed_fields: Sequence[str] = (),
 ) -> dict:
     """Rebuild the Whoosh and FAISS stores from the catalog alone (cached embeddings; new ones only
-    when ``model`` changes), into fresh files that the new manifest switches to atomically."""
+    when ``model`` changes or ``embed_fields`` adds article fields), into fresh files that the new
+    manifest switches to atomically."""
     progress = progress or (lambda *a, **k: None)
     t0 = time.perf_counter()
-    with IndexWriter(index_dir, wait=wait, create=False) as writer:
+    with IndexWriter(index_dir, wait=wait, create=False, rebuild=True) as writer:
         if model is not None:
             from index.embed import Embedder
 
@@ -232,6 +284,7 @@ def reindex(
             writer.manifest.dimension = writer.embedder.dimension
         gen = writer.gen + 1
         batch = writer.begin("reindex", lexical_dir=f"lexical-{gen}")
+        batch.embed_fields += [f for f in dict.fromkeys(embed_fields) if f not in batch.embed_fields]
         try:
             n, embedded = _rebuild(writer, batch, progress)
             batch.commit({"reindexed": n})
@@ -242,26 +295,31 @@ def reindex(
 
 
 def _rebuild(writer: IndexWriter, batch: Batch, progress: Progress, chunk: int = 2048) -> tuple[int, int]:
-    model = writer.embedder.name
     dim = writer.embedder.dimension if writer.manifest.dimension == 0 else writer.manifest.dimension
+    names = batch.embed_fields
     n = embedded = 0
     rows: list[dict] = []
 
     def flush() -> None:
         nonlocal n, embedded
-        hashes = [r["text_hash"] for r in rows]
-        cached = writer.catalog.vectors(model, hashes)
-        missing = sorted({h for h in hashes if h not in cached})
-        if missing:
-            texts = {r["text_hash"]: r["text"] for r in rows}
-            vecs = writer.embedder.encode([texts[h] for h in missing])
-            fresh = {h: v.tobytes() for h, v in zip(missing, vecs, strict=True)}
-            writer.catalog.put_vectors(model, list(fresh.items()))
-            cached.update(fresh)
-            embedded += len(missing)
-        docs = [_doc_from_row(r, writer.catalog) for r in rows]
-        vecs = np.frombuffer(b"".join(cached[h] for h in hashes), dtype=np.float32).reshape(-1, dim)
-        batch.add_passages([r["passage_id"] for r in rows], docs, vecs)
+        need = {r["text_hash"]: r["text"] for r in rows}
+        firsts = []  # (first passage id, [(field number, text, hash)])
+        for r in rows:
+            fields = [(no, t, text_hash(t)) for no, t in article_fields(r["title"], r["metadata"], names)]
+            r["context"] = context_text(fields, names)
+            if r["ordinal"] == 0:  # an article's field vectors live under its first passage's id
+                firsts.append((r["passage_id"], fields))
+                need.update((h, t) for _, t, h in fields)
+        cached, k = embed_cached(writer, need)
+        embedded += k
+        docs = [_doc_from_row(r) for r in rows]
+        batch.add_passages(
+            [r["passage_id"] for r in rows], docs, as_matrix(cached, [r["text_hash"] for r in rows], dim)
+        )
+        for pid, fields in firsts:
+            if fields:
+                ids = [field_vector_id(pid, no) for no, _, _ in fields]
+                batch.add_vectors(ids, as_matrix(cached, [h for _, _, h in fields], dim))
         n += len(rows)
         progress("passages", n=len(rows))
         rows.clear()
@@ -275,9 +333,7 @@ def _rebuild(writer: IndexWriter, batch: Batch, progress: Progress, chunk: int =
     return n, embedded
 
 
-def _doc_from_row(row: dict, catalog) -> dict:
-    from index.records import Passage
-
+def _doc_from_row(row: dict) -> dict:
     a = Article(
         article_id=row["article_id"],
         text="",
@@ -287,7 +343,5 @@ def _doc_from_row(row: dict, catalog) -> dict:
         url=row["url"],
         metadata=row["metadata"],
     )
-    gen = catalog.db.execute("SELECT added_gen FROM passages WHERE pid = ?", (row["passage_id"],)).fetchone()[
-        0
-    ]
-    return passage_doc(row["passage_id"], gen, Passage(row["start"], row["end"], row["text"]), a)
+    passage = Passage(row["start"], row["end"], row["text"])
+    return passage_doc(row["passage_id"], row["added_gen"], passage, a, row["context"])

@@ -23,8 +23,9 @@ def parse_date(value: str | None) -> dt.datetime | None:
         return None
 
 
-def passage_doc(pid: int, gen: int, p: Any, article: Any) -> dict[str, Any]:
-    """The Whoosh document of one passage (``p``: Passage; ``article``: Article)."""
+def passage_doc(pid: int, gen: int, p: Any, article: Any, context: str = "") -> dict[str, Any]:
+    """The Whoosh document of one passage (``p``: Passage; ``article``: Article; ``context``: the
+    text of the article's embedded fields other than the title)."""
     doc: dict[str, Any] = {
         "passage_id": str(pid),
         "pid": pid,
@@ -36,6 +37,8 @@ def passage_doc(pid: int, gen: int, p: Any, article: Any) -> dict[str, Any]:
         "source_id": source_key(article.source or ""),
         "url": article.url or "",
     }
+    if context:
+        doc["context"] = context
     date = parse_date(article.date)
     if date:
         doc["date"] = date

@@ -49,6 +49,7 @@ class Manifest:
     vectors_sha256: str = ""
     lexical_purged_gen: int = 0
     metadata_fields: list[str] = field(default_factory=list)
+    embed_fields: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     created: str = ""
     updated: str = ""

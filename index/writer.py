@@ -33,6 +33,7 @@ from index.faults import checkpoint
 from index.lexical import LexicalWriter
 from index.manifest import CATALOG, LOCK, Manifest, read_manifest, write_manifest
 from index.vectors import VectorWriter, vectors_file
+from search.dense import field_vector_id
 
 LEXICAL_DIR = "lexical"
 
@@ -76,10 +77,14 @@ class IndexWriter:
         wait: bool = True,
         on_wait: Callable[[str], None] | None = None,
         create: bool = True,
+        rebuild: bool = False,
     ):
+        """``rebuild``: the caller builds new Whoosh and FAISS stores from the catalog (``reindex``,
+        ``repair``), so recovery leaves the current Whoosh store alone: it may be the damaged part."""
         from index.embed import Embedder
 
         self.dir = Path(index_dir)
+        self.rebuild = rebuild
         if create:
             self.dir.mkdir(parents=True, exist_ok=True)
         self.lock = WriteLock(self.dir, wait=wait, on_wait=on_wait)
@@ -113,7 +118,7 @@ class IndexWriter:
         undone = self.catalog.rollback_to(g)
         removed_docs = 0
         lex_path = self.dir / self.manifest.lexical_dir
-        if lex_path.exists():
+        if lex_path.exists() and not self.rebuild:
             lw = LexicalWriter(lex_path)
             removed_docs = lw.delete_generations_after(g)
             lw.commit()
@@ -164,6 +169,8 @@ class Batch:
             self.vectors = VectorWriter.open(writer.dir / old if old else None, self._dimension())
         self.removed: list[int] = []
         self.metadata_fields: set[str] = set(writer.manifest.metadata_fields)
+        # Append-only: a field's number (its place + 1) is part of its vectors' ids.
+        self.embed_fields: list[str] = list(writer.manifest.embed_fields)
 
     def _dimension(self) -> int:
         return self.w.manifest.dimension or self.w.embedder.dimension
@@ -176,13 +183,20 @@ class Batch:
         self.lexical.add(docs)
         self.vectors.add(np.asarray(pids, dtype=np.int64), vectors)
 
+    def add_vectors(self, ids: list[int], vectors: np.ndarray) -> None:
+        self.vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+
     def remove_passages(self, pids: list[int]) -> None:
-        """Passages retired in this batch: gone from FAISS in this generation; from Whoosh in the next.
+        """An article's passages retired in this batch (with its field vectors): gone from FAISS in this
+        generation; from Whoosh in the next.
 
         Whoosh keeps their documents one generation longer because readers of the previous generation
         still search that same Whoosh index; hits on them are filtered out through the catalog.
         """
-        self.vectors.remove(pids)
+        ids = list(pids)
+        if pids:
+            ids += [field_vector_id(min(pids), f) for f in range(1, len(self.embed_fields) + 1)]
+        self.vectors.remove(ids)
         self.removed.extend(pids)
 
     def commit(self, stats: dict | None = None) -> Manifest:
@@ -209,6 +223,7 @@ class Batch:
             vectors_sha256=sha,
             lexical_purged_gen=self.gen if self.fresh_lexical else old.generation,
             metadata_fields=sorted(self.metadata_fields),
+            embed_fields=self.embed_fields,
             counts=counts,
             created=old.created or now_iso(),
             updated=now_iso(),

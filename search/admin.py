@@ -54,7 +54,7 @@ def check_index(index_dir: Path) -> dict[str, Any]:
     """Do catalog, Whoosh and FAISS hold exactly the same passage ids, and do the checksums match?"""
     from whoosh.query import NumericRange
 
-    from search.dense import DenseIndex
+    from search.dense import FIELD_SHIFT, PID_MASK, DenseIndex
     from search.lexical import open_lexical_readonly, pid_column
 
     problems: list[str] = []
@@ -100,9 +100,16 @@ def check_index(index_dir: Path) -> dict[str, Any]:
             if sha != m.vectors_sha256:
                 problems.append(f"vector store {path} does not match the manifest's checksum")
             try:
-                vector_ids = set(DenseIndex.load(path).ids().astype(np.int64).tolist())
+                all_ids = DenseIndex.load(path).ids().astype(np.int64)
             except ClaimsError as e:
                 problems.append(str(e))
+                all_ids = np.zeros(0, dtype=np.int64)
+            # Article field vectors (``--embed-field``) hang off their article's first passage id.
+            is_field = (all_ids >> FIELD_SHIFT) > 0
+            vector_ids = set(all_ids[~is_field].tolist())
+            orphans = set((all_ids[is_field] & PID_MASK).tolist()) - catalog_ids
+            if orphans:
+                problems.append(f"FAISS holds field vectors of {len(orphans)} passages the catalog doesn't")
     for name, ids in (("Whoosh", lexical_ids - retired), ("FAISS", vector_ids)):
         missing, extra = catalog_ids - ids, ids - catalog_ids
         if missing:

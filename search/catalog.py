@@ -23,6 +23,14 @@ def visible(alias: str, gen: int) -> str:
     return f"({alias}.added_gen <= {gen} AND ({alias}.deleted_gen IS NULL OR {alias}.deleted_gen > {gen}))"
 
 
+def damaged_catalog(path: Path | str, error: Exception) -> IndexCorruptError:
+    """The one-line error for a catalog SQLite cannot read (on open, or found mid-query)."""
+    return IndexCorruptError(
+        f"catalog {path} is damaged ({error}): restore it from a backup or re-ingest the sources "
+        "into a new index (the Whoosh and FAISS stores are rebuilt from it, not the reverse)"
+    )
+
+
 PASSAGE_COLUMNS = (
     "p.pid, p.ordinal, p.start, p.end, p.text, a.article_id, a.title, a.date, a.source, a.url, a.metadata"
 )
@@ -63,10 +71,7 @@ class CatalogReader:
             self.db.execute("PRAGMA query_only = 1" if readonly else "PRAGMA query_only = 0")
             self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as e:
-            raise IndexCorruptError(
-                f"catalog {self.path} is damaged ({e}): restore it from a backup or re-ingest the sources "
-                "into a new index (the Whoosh and FAISS stores are rebuilt from it, not the reverse)"
-            ) from None
+            raise damaged_catalog(self.path, e) from None
 
     def close(self) -> None:
         self.db.close()

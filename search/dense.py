@@ -20,6 +20,17 @@ from index.errors import IndexCorruptError
 EXACT_FILTER_LIMIT = 50_000
 
 
+# Article fields embedded with ``--embed-field`` (title, a subtitle...) are stored in the same FAISS
+# index as passages, under the id of the article's first passage with the field's number (1, 2...)
+# in the high bits; a match on one scores that first passage.
+FIELD_SHIFT = 48
+PID_MASK = (1 << FIELD_SHIFT) - 1
+
+
+def field_vector_id(first_pid: int, field_no: int) -> int:
+    return int(first_pid) | (int(field_no) << FIELD_SHIFT)
+
+
 def tombstone_path(path: Path) -> Path:
     return Path(str(path) + ".tomb.npy")
 

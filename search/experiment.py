@@ -19,11 +19,17 @@ Run = list[tuple[int, float]]
 
 
 def leg_runs(
-    searcher: Searcher, queries: dict[str, str], depth: int, legs: Iterable[str] = ("keyword", "semantic")
+    searcher: Searcher,
+    queries: dict[str, str],
+    depth: int,
+    legs: Iterable[str] = ("keyword", "semantic"),
+    clean: bool = True,
 ) -> dict[str, dict[str, Run]]:
     """``{leg: {qid: [(passage_id, score), ...]}}`` for every query (visible passages only)."""
-    from search.query import Filters
+    from search.query import Filters, clean_claim_text
 
+    if clean:
+        queries = {q: clean_claim_text(t) for q, t in queries.items()}
     legs = list(legs)
     out: dict[str, dict[str, Run]] = {leg: {} for leg in legs}
     none = Filters()
@@ -92,7 +98,7 @@ def run_eval(
     queries = {q: t for q, t in queries.items() if q in qrels}
     with Searcher(index_dir, model=model) as s:
         legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
-        runs = leg_runs(s, queries, opts.depth, sorted(legs))
+        runs = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean)
         pids = {pid for leg in runs.values() for run in leg.values() for pid, _ in run}
         rows = s.catalog.passages(pids)
     key = "article_id" if opts.group_by == "article" else "passage_id"

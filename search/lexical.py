@@ -11,7 +11,9 @@ def open_lexical_readonly(path: Path):
     from whoosh import index as whoosh_index
 
     try:
-        return whoosh_index.open_dir(str(path), readonly=True)
+        ix = whoosh_index.open_dir(str(path), readonly=True)
+        ix.reader().close()  # reads every segment's header: a damaged segment shows here, not mid-query
+        return ix
     except Exception as e:  # noqa: BLE001 - Whoosh raises many kinds for a damaged folder
         raise IndexCorruptError(
             f"keyword store {path} is unreadable ({e.__class__.__name__}): run `claims repair --index {path.parent}`"

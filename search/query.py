@@ -8,7 +8,9 @@ the terms). See README "Keyword search" for the measured effect.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -20,6 +22,25 @@ from index.errors import QuerySyntaxError
 
 DEFAULT_FIELDS = ("text", "title")
 OR_COORD = 0.9
+
+
+_LINK = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+")
+# "— Jane Doe (@jdoe) January 8, 2020" at the end of a pasted tweet.
+_SIGNATURE = re.compile(r"\s[—–]\s+(?P<name>[^—–\n]{1,80}?)\s*\(@\w{1,30}\)\s*(?:\w+\.? \d{1,2}, \d{4})?\s*$")
+
+
+def clean_claim_text(text: str) -> str:
+    """Strip what carries no claim from a pasted claim (tweets, transcripts): links and picture links,
+    a tweet signature's handle and date (the author's name stays: who said it matters), ``@``/``#``.
+
+    Measured on CheckThat! 2A train: +0.02 MAP@5 for the semantic leg (README "Hybrid ranking").
+    """
+    text = _LINK.sub(" ", text)
+    m = _SIGNATURE.search(text)
+    if m:
+        text = text[: m.start()] + " " + m.group("name")
+    text = re.sub(r"[@#](\w)", r"\1", text)
+    return " ".join(text.split())
 
 
 def make_parser(schema: Schema, metadata_fields: Iterable[str] = ()) -> qparser.QueryParser:
@@ -59,9 +80,14 @@ def _check_balance(text: str) -> None:
 
 def _fail(text: str, col: int, what: str) -> None:
     raise QuerySyntaxError(
-        f"cannot parse query at column {col + 1} ({what}): {text[:col]}>>{text[col : col + 20]}; "
-        "fix the syntax or search the words as plain text with --literal"
+        f"cannot parse query at column {col + 1} ({what}): {_printable(text[:col])}>>"
+        f"{_printable(text[col : col + 20])}; fix the syntax or search the words as plain text with --literal"
     )
+
+
+def _printable(text: str) -> str:
+    """``text`` with newlines and other control characters escaped: an error message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def parse_query(
@@ -72,7 +98,8 @@ def parse_query(
         return literal_query(text)
     _check_balance(text)
     try:
-        q = make_parser(schema, metadata_fields).parse(text)
+        # NOT is resolved before Whoosh flattens nested groups: "x OR (y NOT z)" keeps its brackets.
+        q = _exclude_nots(make_parser(schema, metadata_fields).parse(text, normalize=False)).normalize()
     except Exception as e:  # noqa: BLE001 - Whoosh raises bare Exceptions for bad dates etc.
         raise QuerySyntaxError(
             f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
@@ -83,6 +110,26 @@ def parse_query(
             "use --literal to search it as plain text"
         )
     return q
+
+
+def _exclude_nots(q: query.Query) -> query.Query:
+    """``a b NOT c`` means (a OR b) without c, as in Lucene.
+
+    Whoosh's OR group keeps ``NOT c`` as one more optional clause, which matches every passage
+    without ``c``: the whole index, ranked by the other words.
+    """
+    if isinstance(q, query.Or):
+        kids = [_exclude_nots(c) for c in q.subqueries]
+        nots = [c.query for c in kids if isinstance(c, query.Not)]
+        rest = [c for c in kids if not isinstance(c, query.Not)]
+        ored = copy.copy(q)  # keeps the coordination scale
+        ored.subqueries = rest if nots and rest else kids
+        if nots and rest:
+            return query.AndNot(
+                ored if len(rest) > 1 else rest[0], nots[0] if len(nots) == 1 else query.Or(nots)
+            )
+        return ored
+    return q.apply(_exclude_nots)
 
 
 def literal_query(text: str) -> query.Query:
@@ -103,6 +150,9 @@ def positive_terms(q: query.Query, fieldname: str = "text") -> set[str]:
     def walk(node: query.Query) -> None:
         if isinstance(node, query.Not):
             return
+        if isinstance(node, query.AndNot):  # its second query is the excluded one
+            walk(node.a)
+            return
         if isinstance(node, query.Term) and node.fieldname == fieldname:
             out.add(node.text)
         elif isinstance(node, query.Phrase) and node.fieldname == fieldname:
@@ -120,6 +170,9 @@ def expanding_patterns(q: query.Query, fieldname: str = "text") -> list[query.Qu
 
     def walk(node: query.Query) -> None:
         if isinstance(node, query.Not):
+            return
+        if isinstance(node, query.AndNot):  # its second query is the excluded one
+            walk(node.a)
             return
         if isinstance(node, query.PatternQuery | query.FuzzyTerm) and node.fieldname == fieldname:
             out.append(node)

@@ -22,7 +22,14 @@ from index.manifest import CATALOG, Manifest, read_manifest
 from search.catalog import CatalogReader
 from search.hits import Hit
 from search.lexical import pid_column
-from search.query import Filters, expanding_patterns, literal_query, parse_query, positive_terms
+from search.query import (
+    Filters,
+    clean_claim_text,
+    expanding_patterns,
+    literal_query,
+    parse_query,
+    positive_terms,
+)
 
 MODES = ("hybrid", "keyword", "semantic")
 
@@ -46,6 +53,7 @@ class SearchOptions:
     cluster_threshold: float = 0.95
     group_by: str | None = None  # "article": rank articles by their best passage
     explain: bool = False
+    clean: bool = False  # strip links, handles and tweet signatures from claim text (``clean_claim_text``)
 
 
 @dataclass
@@ -175,7 +183,21 @@ class Searcher:
     def semantic_run(
         self, vector: np.ndarray, depth: int, filters: Filters, threshold: float | None = None
     ) -> list[tuple[int, float]]:
-        run = self.dense.search(vector, depth, allowed=self.allowed_ids(filters))
+        """Top ``depth`` passages by cosine; a match on an article field vector scores the article's
+        first passage (each passage keeps its best score)."""
+        from search.dense import FIELD_SHIFT, PID_MASK, field_vector_id
+
+        n_fields = len(self.manifest.embed_fields)
+        allowed = self.allowed_ids(filters)
+        if allowed is not None and n_fields:
+            allowed = allowed | {field_vector_id(p, f) for p in allowed for f in range(1, n_fields + 1)}
+        raw = self.dense.search(vector, depth * (1 + n_fields), allowed=allowed)
+        best: dict[int, float] = {}
+        for i, score in raw:
+            pid = i & PID_MASK if i >> FIELD_SHIFT else i
+            if score > best.get(pid, -2.0):
+                best[pid] = score
+        run = sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
         if threshold is not None:
             run = [(i, s) for i, s in run if s >= threshold]
         return run
@@ -186,6 +208,8 @@ class Searcher:
         opts = opts or SearchOptions()
         if opts.mode not in MODES:
             raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
+        if opts.clean:
+            text = clean_claim_text(text) if opts.literal or opts.mode == "semantic" else text
         q = None
         if opts.mode != "semantic":
             q = parse_query(
@@ -198,8 +222,10 @@ class Searcher:
         self, text: str | None = None, passage_id: int | None = None, opts: SearchOptions | None = None
     ) -> SearchResult:
         """Claims similar to ``text`` or to passage ``passage_id`` (which is left out of the results)."""
-        opts = opts or SearchOptions(cluster=True)
+        opts = opts or SearchOptions(cluster=True, clean=True)
         exclude: set[int] = set()
+        if text and opts.clean:
+            text = clean_claim_text(text)
         if passage_id is not None:
             row = self.catalog.passage(passage_id)
             text = row["text"]

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -34,7 +35,6 @@ from search.searcher import Searcher, SearchOptions
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "samples" / "articles"
 OLD_WORDS = "Kinzhal Kaliningrad"  # in the samples (the committed generation)
 NEW_WORD = "Idlib"  # only in the batch (FA-KES), or in the changed samples without the shared corpora
 runner = CliRunner()
@@ -51,21 +51,22 @@ def _bench():
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """``base``: the samples, committed (generation 1), with the embeddings of ``batch`` cached, so a
-    child ingest of ``batch`` never loads the model."""
+def built(sample_index, tmp_path_factory):
+    """``base``: the sample index (generation 1), with the embeddings of ``batch`` cached, so a child
+    ingest of ``batch`` never loads the model."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     bench = _bench()
     work = tmp_path_factory.mktemp("concurrency")
-    extra = bench.shared_records(30, corpora=("fakes-syria-war",))
+    extra = bench.shared_records(20, corpora=("fakes-syria-war",))
     if not extra:  # no shared corpora: changed copies of the samples, one of them naming Idlib
         extra = [
-            r | {"id": r["id"] + "-v2", "text": r["text"] + f"\n\nA reporter in {NEW_WORD} said so, copy {i}."}
+            r
+            | {"id": r["id"] + "-v2", "text": r["text"] + f"\n\nA reporter in {NEW_WORD} said so, copy {i}."}
             for i, r in enumerate(bench.sample_records())
         ]
     batch = bench.write_jsonl(work / "batch.jsonl.gz", extra)
     base = work / "base"
-    ingest(base, [SAMPLES])
+    shutil.copytree(sample_index, base)
     ref = work / "ref"
     shutil.copytree(base, ref)
     ingest(ref, [batch])
@@ -85,7 +86,7 @@ def index(built, tmp_path) -> Path:
     return dst
 
 
-def claims(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+def claims(*args: str, env: dict | None = None, stderr=subprocess.PIPE) -> subprocess.Popen:
     """The real command line in a child process."""
     full = {k: v for k, v in os.environ.items() if k != "CLAIMS_FAULT"} | {"HF_HUB_OFFLINE": "1"}
     return subprocess.Popen(
@@ -93,9 +94,8 @@ def claims(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
         cwd=ROOT,
         env=full | (env or {}),
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
-        **kw,
     )
 
 
@@ -191,12 +191,18 @@ def test_readers_search_throughout_a_batch(built, index):
         except BaseException as e:  # noqa: BLE001 - reported by the test below
             errors.append(e)
 
+    def wait_for(cond) -> None:
+        deadline = time.monotonic() + 60
+        while not cond() and not errors and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     t = threading.Thread(target=read)
     t.start()
-    proc = claims("ingest", str(built["batch"]), "--index", str(index), "-q")
     try:
+        wait_for(lambda: seen)  # the reader runs before the batch starts
+        proc = claims("ingest", str(built["batch"]), "--index", str(index), "-q")
         _, err = proc.communicate(timeout=300)
-        time.sleep(0.5)
+        wait_for(lambda: seen[-1][0] == 2)  # and goes on until it sees the new generation
     finally:
         stop.set()
         t.join(60)
@@ -204,7 +210,7 @@ def test_readers_search_throughout_a_batch(built, index):
     assert proc.returncode == 0, err
     assert not errors, repr(errors[0])
     gens = [g for g, _ in seen]
-    assert gens.count(1) >= 2 and gens[-1] == 2, gens
+    assert gens[0] == 1 and gens[-1] == 2, gens
     assert gens == sorted(gens)  # never back to the old generation once the new one is seen
     assert check_index(index)["ok"]
 
@@ -228,29 +234,27 @@ def test_second_writer_without_wait_fails_with_one_line(built, index):
     assert check_index(index)["ok"]
 
 
-def test_second_writer_waits_then_succeeds(built, index):
+def test_second_writer_waits_then_succeeds(built, index, tmp_path):
     from index.writer import WriteLock
 
+    log = tmp_path / "stderr"
     lock = WriteLock(index)
     try:
-        proc = claims("ingest", str(built["batch"]), "--index", str(index))
+        with open(log, "w") as err:
+            proc = claims("ingest", str(built["batch"]), "--index", str(index), stderr=err)
         # It says it is waiting, and waits.
         deadline = time.monotonic() + 60
-        waiting = ""
-        os.set_blocking(proc.stderr.fileno(), False)
-        while "waiting for another writer" not in waiting:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, waiting
+        while "waiting for another writer" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
-            waiting += proc.stderr.read() or ""
         time.sleep(1.0)
         assert proc.poll() is None
         assert read_manifest(index).generation == 1
     finally:
         lock.release()
-    os.set_blocking(proc.stderr.fileno(), True)
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, waiting + err
+    proc.wait(timeout=300)
+    assert proc.returncode == 0, log.read_text()
     assert read_manifest(index).generation == 2
     report = check_index(index)
     assert report["ok"] and report["passages"] == built["new"], report
@@ -367,18 +371,25 @@ def _disk_full(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-@pytest.mark.parametrize("where", ["faiss-save", "whoosh-toc", "whoosh-segment"])
+def _catalog_full(*args, **kwargs):
+    raise sqlite3.OperationalError("database or disk is full")
+
+
+@pytest.mark.parametrize("where", ["faiss-save", "whoosh-toc", "whoosh-segment", "catalog"])
 def test_disk_full_aborts_the_batch_and_keeps_the_previous_state(built, index, monkeypatch, where):
     if where == "faiss-save":
         monkeypatch.setattr("index.vectors.atomic_write_bytes", _disk_full)
     elif where == "whoosh-toc":  # inside Whoosh's commit: segment written, TOC write fails
         monkeypatch.setattr("whoosh.index.TOC.write", _disk_full)
-    else:
+    elif where == "whoosh-segment":
         monkeypatch.setattr("whoosh.writing.SegmentWriter._finalize_segment", _disk_full)
+    else:
+        monkeypatch.setattr("index.catalog.CatalogWriter.add_article", _catalog_full)
     r = run_cli("ingest", str(built["batch"]), "--index", str(index), "-q")
     assert r.exit_code == 2, r.output
     line = one_line(r.stderr)
-    assert "No space left on device" in line and "disk space" in line, line
+    assert ("disk is full" if where == "catalog" else "No space left on device") in line, line
+    assert "disk space" in line, line
     assert read_manifest(index).generation == 1
     report = check_index(index)
     assert report["ok"] and report["passages"] == built["old"] and report["uncommitted"] == 0, report

@@ -195,9 +195,9 @@ _PIECES = st.sampled_from(
     [". ", "? ", "\n", "\n\n", "\r\n", " ", "“", "”", "MiG-31 ", "Getty Images", "said.", "\u200b", "\t"]
 )
 _WORDS = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
-_ARTICLE_TEXT = st.lists(st.one_of(_PIECES, _WORDS, st.sampled_from(["Russia said the strike hit."])), max_size=30).map(
-    "".join
-)
+_ARTICLE_TEXT = st.lists(
+    st.one_of(_PIECES, _WORDS, st.sampled_from(["Russia said the strike hit."])), max_size=30
+).map("".join)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -348,7 +348,9 @@ def bad_batch(tmp_path) -> dict[str, Path]:
         + "\n",
         encoding="utf-8",
     )
-    files["csv"].write_text("headline,body\nA headline,Some body text that is long enough.\n", encoding="utf-8")
+    files["csv"].write_text(
+        "headline,body\nA headline,Some body text that is long enough.\n", encoding="utf-8"
+    )
     files["unsupported"].write_bytes(b"%PDF-1.4 not really")
     return files
 
@@ -429,6 +431,7 @@ def test_strict_fails_on_the_first_bad_record_and_changes_nothing(tiny_index, co
 
 
 # -- real data -----------------------------------------------------------------------------------------
+@pytest.mark.slow
 @requires_shared
 def test_corpora_subsets_ingest(corpora_build, corpora_subset, corpora_searcher):
     report = corpora_build.report
@@ -456,6 +459,7 @@ def test_corpora_subsets_ingest(corpora_build, corpora_subset, corpora_searcher)
 BENCH_SUBSET = 300
 
 
+@pytest.mark.slow
 @requires_shared
 @pytest.mark.parametrize("collection", ["checkthat-2a-tweets", "checkthat-2b-debates"])
 def test_bench_collections_ingest_with_text_field(collection, tmp_path, cli):

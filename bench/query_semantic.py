@@ -1,0 +1,466 @@
+"""Semantic and hybrid query latency at 10k / 100k / 1M vectors; HNSW recall against exact search.
+
+Vectors: the real corpus passages (the shared corpora split by ``index.passages.split_article``)
+embedded once with the bundled model (cached as .npy in ``--out``, or taken from the embeddings cache
+of ``bench/ingest.py``'s index when present); beyond them, synthetic copies: the real vectors plus
+gaussian noise (sigma 0.02 per dimension, fixed seed), re-normalised. Passage id ``i`` (1-based) is
+copy ``(i-1) // nb`` of real passage ``(i-1) % nb``, the same numbering as the keyword bench's
+indexes, so the hybrid runs join both legs on the same ids. Queries: 100 CheckThat-2A train tweets.
+
+Per size, warm (one untimed pass, then the median of ``--passes`` per query), k=10:
+
+* exact: ``DenseIndex`` over ``IndexIDMap2(IndexFlatIP)`` (``VectorWriter`` as ingest builds it);
+* approximate: ``VectorWriter.rebuild("hnsw")`` (M and efConstruction from ``index/vectors.py``),
+  searched through ``DenseIndex`` at efSearch 64/128/256/512 (128 is ``DenseIndex``'s default):
+  latency and recall@10 against exact on the same queries;
+* bare FAISS: the inner ``IndexFlatIP`` / ``IndexHNSWFlat`` of the same stores searched directly;
+* filtered: ``allowed`` = a random 10 % of the ids, through ``DenseIndex.search``; bare FAISS with a
+  prebuilt ``IDSelectorBatch`` for comparison;
+* hybrid: ``parse_query`` + ``Searcher._run`` (keyword leg at depth 100 on the keyword bench's index of
+  the same size, semantic leg at depth 100, catalog snapshot check, RRF fusion, highlighting) with the
+  query vector computed beforehand; the query embedding time is reported separately.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/query_semantic.py --sizes 10000,100000,1000000 [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    CHECKTHAT,
+    DEFAULT_OUT,
+    KEYWORD_QUERIES,
+    base_fingerprint,
+    build_claims_keyword_index,
+    command_line,
+    latencies_ms,
+    log,
+    md_table,
+    pct,
+    peak_rss_mb,
+    read_articles,
+    require_shared,
+    save_json,
+    split_all,
+    summary,
+)
+
+DIM = 384
+
+
+def embed_cached(
+    out: Path, name: str, texts: list[str], embedder, from_catalog: Path | None = None
+) -> np.ndarray:
+    """Embeddings of ``texts``, cached in ``out/name-<hash>.npy``; reuses ingest's embedding cache if any."""
+    key = hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    path = out / f"{name}-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vecs = np.zeros((len(texts), DIM), dtype=np.float32)
+    todo = list(range(len(texts)))
+    if from_catalog is not None and from_catalog.exists():
+        from index.records import text_hash
+        from search.catalog import CatalogReader
+
+        cat = CatalogReader(from_catalog, 0)
+        hashes = [text_hash(t) for t in texts]
+        got = cat.vectors(embedder.name, set(hashes))
+        cat.close()
+        for i, h in enumerate(hashes):
+            if h in got:
+                vecs[i] = np.frombuffer(got[h], dtype=np.float32)
+        todo = [i for i, h in enumerate(hashes) if h not in got]
+        log(f"{name}: {len(texts) - len(todo):,} vectors from {from_catalog}")
+    t = time.perf_counter()
+    for s in range(0, len(todo), 2048):
+        part = todo[s : s + 2048]
+        vecs[part] = embedder.encode([texts[i] for i in part])
+        log(f"{name}: embedded {min(s + 2048, len(todo)):,}/{len(todo):,} ({time.perf_counter() - t:.0f} s)")
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs
+
+
+def scaled_vectors(base: np.ndarray, n: int, sigma: float):
+    """Yield (ids, vectors) blocks of ``n`` vectors: the real ones, then noisy re-normalised copies."""
+    nb = len(base)
+    for start in range(0, n, nb):
+        copy = start // nb
+        block = base[: min(nb, n - start)]
+        if copy:
+            rng = np.random.default_rng(copy)
+            block = block + rng.normal(0, sigma, block.shape).astype(np.float32)
+            block /= np.linalg.norm(block, axis=1, keepdims=True)
+        yield np.arange(start + 1, start + len(block) + 1, dtype=np.int64), np.ascontiguousarray(block)
+
+
+def recall_at(k: int, got: list[list[int]], truth: list[list[int]]) -> float:
+    return float(
+        np.mean(
+            [len(set(g[:k]) & set(t[:k])) / max(min(k, len(t)), 1) for g, t in zip(got, truth, strict=True)]
+        )
+    )
+
+
+def bench_size(n, ctx) -> dict:
+    """One size: exact, HNSW, bare FAISS, filtered and hybrid timings (rows appended to ``ctx``)."""
+    args, out, base, groups, fp, efs = ctx.args, ctx.out, ctx.base, ctx.groups, ctx.fp, ctx.efs
+    Q, qvecs, kvecs, tweets, emb_kw, emb_tweets = (
+        ctx.Q,
+        ctx.qvecs,
+        ctx.kvecs,
+        ctx.tweets,
+        ctx.emb_kw,
+        ctx.emb_tweets,
+    )
+    lat_rows, recall_rows, hybrid_rows, build_rows = (
+        ctx.lat_rows,
+        ctx.recall_rows,
+        ctx.hybrid_rows,
+        ctx.build_rows,
+    )
+    idx = list(range(len(Q)))
+    import faiss
+
+    from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_THRESHOLD, VectorWriter
+    from search.dense import EXACT_FILTER_LIMIT, DenseIndex
+    from search.fusion import fuse
+    from search.query import parse_query
+    from search.searcher import Searcher, SearchOptions
+
+    log(f"== {n:,} vectors")
+    r: dict = {"latency": {}, "recall": {}}
+    # -- exact ---------------------------------------------------------------------------------------
+    t = time.perf_counter()
+    vw = VectorWriter.open(None, DIM)
+    for ids, block in scaled_vectors(base, n, args.sigma):
+        vw.add(ids, block)
+    flat = vw.store
+    flat_s = time.perf_counter() - t
+    # -- HNSW (cached) -------------------------------------------------------------------------------
+    hpath = out / f"hnsw-{n}-{fp}-s{args.sigma}-M{HNSW_M}-efc{HNSW_EF_CONSTRUCTION}.faiss"
+    if hpath.exists():
+        hnsw = DenseIndex.load(hpath)
+        hnsw_s = float((out / (hpath.name + ".seconds")).read_text())
+        log(f"HNSW {n:,}: reused {hpath.name} (built in {hnsw_s:.0f} s)")
+    else:
+        log(f"HNSW {n:,}: building (M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}) ...")
+        t = time.perf_counter()
+        vw.rebuild("hnsw")
+        hnsw_s = time.perf_counter() - t
+        hnsw = vw.store
+        faiss.write_index(hnsw.index, str(hpath))
+        (out / (hpath.name + ".seconds")).write_text(str(hnsw_s))
+        log(f"HNSW {n:,}: built in {hnsw_s:.0f} s")
+    del vw
+    build_rows.append((f"{n:,}", flat_s, hnsw_s, hnsw_s / flat_s))
+    r["build_s"] = {"flat": flat_s, "hnsw": hnsw_s}
+    bare_flat = faiss.downcast_index(flat.index.index)
+    bare_hnsw = faiss.downcast_index(hnsw.index.index)
+    res: dict[str, list[float]] = {}
+
+    # -- unfiltered ---------------------------------------------------------------------------------
+    res["bare FAISS `IndexFlatIP.search`"] = latencies_ms(
+        lambda i: bare_flat.search(Q[i][None], 10), idx, args.passes
+    )
+    res["exact: `DenseIndex.search` (flat)"] = latencies_ms(lambda i: flat.search(Q[i], 10), idx, args.passes)
+    truth = [[i for i, _ in flat.search(q, 10)] for q in Q]
+    for ef in efs:
+        hnsw.ef_search = ef
+        got = [[i for i, _ in hnsw.search(q, 10)] for q in Q]
+        ms = latencies_ms(lambda i: hnsw.search(Q[i], 10), idx, args.passes)
+        bare_hnsw.hnsw.efSearch = ef
+        ms_bare = latencies_ms(lambda i: bare_hnsw.search(Q[i][None], 10), idx, args.passes)
+        rec = recall_at(10, got, truth)
+        r["recall"][ef] = rec
+        recall_rows.append((f"{n:,}", ef, rec, pct(ms, 50), pct(ms, 95), pct(ms_bare, 50)))
+        if ef == 128:
+            res["HNSW: `DenseIndex.search` efSearch 128"] = ms
+            res["bare FAISS `IndexHNSWFlat.search` efSearch 128"] = ms_bare
+    hnsw.ef_search = 128
+    bare_hnsw.hnsw.efSearch = 128
+
+    # -- filtered: a random 10 % of the ids -------------------------------------------------------------
+    rng = np.random.default_rng(7)
+    allowed_arr = np.sort(rng.choice(np.arange(1, n + 1, dtype=np.int64), n // 10, replace=False))
+    allowed = set(allowed_arr.tolist())
+    res["exact filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
+        lambda i: flat.search(Q[i], 10, allowed=allowed), idx, args.passes
+    )
+    res["HNSW filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
+        lambda i: hnsw.search(Q[i], 10, allowed=allowed), idx, args.passes
+    )
+    sel_params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed_arr - 1))  # inner ids are 0-based
+    res["bare FAISS flat filtered (prebuilt IDSelectorBatch)"] = latencies_ms(
+        lambda i: bare_flat.search(Q[i][None], 10, params=sel_params), idx, args.passes
+    )
+    ftruth = [[i for i, _ in flat.search(q, 10, allowed=allowed)] for q in Q]
+    fgot = [[i for i, _ in hnsw.search(q, 10, allowed=allowed)] for q in Q]
+    r["recall"]["filtered_hnsw_128"] = recall_at(10, fgot, ftruth)
+    filtered_path = "exact subset" if len(allowed) <= EXACT_FILTER_LIMIT else "HNSW + IDSelectorBatch"
+
+    base_key = "bare FAISS `IndexFlatIP.search`"
+    b50, b95 = pct(res[base_key], 50), pct(res[base_key], 95)
+    for name, ms in res.items():
+        lat_rows.append((f"{n:,}", name, pct(ms, 50), pct(ms, 95), pct(ms, 50) / b50, pct(ms, 95) / b95))
+    r["latency"] = {name: summary(ms) for name, ms in res.items()}
+    r["filtered_hnsw_path"] = filtered_path
+    if ctx.thread_rows:  # the same searches with the library's default threads (first 20 queries)
+        for threads in (0, args.threads):
+            ctx.set_threads(threads)
+            for what, fn in (
+                ("exact `DenseIndex.search`", lambda i: flat.search(Q[i], 10)),
+                ("HNSW `DenseIndex.search` efSearch 128", lambda i: hnsw.search(Q[i], 10)),
+            ):
+                ms = latencies_ms(fn, idx[:20], args.passes)
+                ctx.thread_rows.append((f"{n:,}", what, threads or "default", pct(ms, 50), pct(ms, 95)))
+        ctx.set_threads(args.threads)
+
+    # -- hybrid ----------------------------------------------------------------------------------
+    folder = out / f"kw-{n}"
+    have_kw = (folder / "manifest.json").exists()
+    if not args.no_hybrid and (have_kw or not args.no_build_keyword):
+        if not have_kw:
+            log(
+                f"building the keyword index of {n:,} passages for the hybrid runs (reused by query_keyword.py)"
+            )
+        folder, _ = build_claims_keyword_index(out, n, groups)
+        product_kind = "hnsw" if n >= HNSW_THRESHOLD else "flat"
+        with Searcher(folder) as se:
+            schema = se.ix.schema
+            hy: dict[str, list[float]] = {}
+            for kind, store in (("flat", flat), ("hnsw", hnsw)):
+                se._dense = store
+
+                def hybrid(i, se=se, schema=schema):
+                    q = KEYWORD_QUERIES[i]
+                    opts = SearchOptions(mode="hybrid", limit=10, filters=q.filters())
+                    return se._run(parse_query(q.text, schema), kvecs[i], opts, query_text=q.text)
+
+                mark = " (product's choice)" if kind == product_kind else ""
+                hy[f"hybrid, {kind} store{mark}"] = latencies_ms(
+                    hybrid, range(len(KEYWORD_QUERIES)), args.passes
+                )
+                if args.hybrid_tweets:
+
+                    def hybrid_tweet(i, se=se):
+                        opts = SearchOptions(mode="hybrid", limit=10, literal=True)
+                        return se._run(
+                            parse_query(tweets[i], schema, literal=True), qvecs[i], opts, tweets[i]
+                        )
+
+                    hy[f"hybrid, {kind} store{mark}, tweet queries (literal)"] = latencies_ms(
+                        hybrid_tweet, range(min(args.hybrid_tweets, len(tweets))), max(1, args.passes - 2)
+                    )
+            se._dense = flat if product_kind == "flat" else hnsw
+            runs = {}
+            for i, q in enumerate(KEYWORD_QUERIES):
+                kw = se.keyword_run(parse_query(q.text, schema), 100, q.filters())
+                sem = se.semantic_run(kvecs[i], 100, q.filters())
+                runs[i] = (kw, sem)
+            hy["  keyword leg alone (`keyword_run`, depth 100)"] = latencies_ms(
+                lambda i: se.keyword_run(
+                    parse_query(KEYWORD_QUERIES[i].text, schema), 100, KEYWORD_QUERIES[i].filters()
+                ),
+                range(len(KEYWORD_QUERIES)),
+                args.passes,
+            )
+            hy["  semantic leg alone (`semantic_run`, depth 100, incl. filter ids)"] = latencies_ms(
+                lambda i: se.semantic_run(kvecs[i], 100, KEYWORD_QUERIES[i].filters()),
+                range(len(KEYWORD_QUERIES)),
+                args.passes,
+            )
+            hy["  `fuse` (RRF) alone"] = latencies_ms(
+                lambda i: fuse(list(runs[i]), method="rrf", k=60.0, weights=[1.0, 1.0]),
+                range(len(KEYWORD_QUERIES)),
+                args.passes,
+            )
+            filt = [i for i, q in enumerate(KEYWORD_QUERIES) if q.filters()]
+            hy["  `allowed_ids` for the 4 filtered queries"] = latencies_ms(
+                lambda i: se.allowed_ids(KEYWORD_QUERIES[i].filters()), filt, args.passes
+            )
+        hy["query embedding (`Embedder.encode`, one keyword query), excluded above"] = emb_kw
+        hy["query embedding (one tweet), excluded above"] = emb_tweets
+        for name, ms in hy.items():
+            hybrid_rows.append((f"{n:,}", name, pct(ms, 50), pct(ms, 95)))
+        r["hybrid"] = {name: summary(ms) for name, ms in hy.items()}
+    return r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="folder for caches, indexes and results JSON"
+    )
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated vector counts")
+    ap.add_argument("--limit", type=int, default=None, help="records per corpus file (quick run)")
+    ap.add_argument("--queries", type=int, default=100, help="CheckThat train tweets used as queries")
+    ap.add_argument("--sigma", type=float, default=0.02, help="noise of the synthetic copies, per dimension")
+    ap.add_argument("--passes", type=int, default=3, help="timed passes per query (median taken)")
+    ap.add_argument("--ef", default="64,128,256,512", help="efSearch values to sweep")
+    ap.add_argument(
+        "--hybrid-tweets", type=int, default=20, help="tweets also run as hybrid queries (0: none)"
+    )
+    ap.add_argument("--no-hybrid", action="store_true", help="skip the hybrid runs")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch and FAISS threads for the main tables (0: leave the library defaults); the defaults "
+        "are also measured, in a separate table",
+    )
+    ap.add_argument(
+        "--no-build-keyword", action="store_true", help="hybrid only where the keyword index exists"
+    )
+    args = ap.parse_args()
+    require_shared(CHECKTHAT / "train.queries.tsv")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    efs = [int(e) for e in args.ef.split(",") if e]
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    import faiss
+    import torch
+
+    from index.embed import Embedder
+    from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_THRESHOLD
+
+    default_threads = (torch.get_num_threads(), faiss.omp_get_max_threads())
+
+    def set_threads(n: int) -> None:
+        torch.set_num_threads(n or default_threads[0])
+        faiss.omp_set_num_threads(n or default_threads[1])
+
+    groups = split_all(read_articles(args.limit))
+    texts = [p.text for _, ps in groups for p in ps]
+    nb = len(texts)
+    fp = base_fingerprint(groups)
+    embedder = Embedder(None)
+    t = time.perf_counter()
+    embedder.model.encode(["warm-up"] * 8)
+    log(f"model loaded in {time.perf_counter() - t:.1f} s; {nb:,} real passages")
+    base = embed_cached(out, "passages", texts, embedder, out / "ingest-index" / "catalog.sqlite")
+    tweets = []
+    with open(CHECKTHAT / "train.queries.tsv", encoding="utf-8") as f:
+        for line in f:
+            qid, _, text = line.rstrip("\n").partition("\t")
+            if text.strip():
+                tweets.append(text.strip())
+            if len(tweets) >= args.queries:
+                break
+    qvecs = embed_cached(out, "tweets", tweets, embedder)
+    kvecs = embed_cached(out, "keyword-queries", [q.text for q in KEYWORD_QUERIES], embedder)
+
+    # Query embedding time (uncached: Embedder.encode, not the lru_cached encode_query).
+    thread_rows = []
+    if args.threads != 0 and tuple([args.threads] * 2) != default_threads:
+        ms = latencies_ms(lambda q: embedder.encode([q.text]), KEYWORD_QUERIES[:20], passes=args.passes)
+        what = "query embedding (`Embedder.encode`, one keyword query)"
+        thread_rows.append(("-", what, "default", pct(ms, 50), pct(ms, 95)))
+    set_threads(args.threads)
+    emb_tweets = latencies_ms(lambda s: embedder.encode([s]), tweets[:30], passes=args.passes)
+    emb_kw = latencies_ms(lambda q: embedder.encode([q.text]), KEYWORD_QUERIES, passes=args.passes)
+    if thread_rows:
+        thread_rows.append(("-", thread_rows[0][1], args.threads, pct(emb_kw[:20], 50), pct(emb_kw[:20], 95)))
+    log(f"query embedding p50: tweets {pct(emb_tweets, 50):.1f} ms, keyword queries {pct(emb_kw, 50):.1f} ms")
+
+    lat_rows, recall_rows, hybrid_rows, build_rows = [], [], [], []
+    results: dict[str, dict] = {}
+    Q = [np.ascontiguousarray(v) for v in qvecs]
+    ctx = SimpleNamespace(
+        args=args,
+        out=out,
+        base=base,
+        groups=groups,
+        fp=fp,
+        efs=efs,
+        Q=Q,
+        qvecs=qvecs,
+        kvecs=kvecs,
+        tweets=tweets,
+        emb_kw=emb_kw,
+        emb_tweets=emb_tweets,
+        lat_rows=lat_rows,
+        recall_rows=recall_rows,
+        hybrid_rows=hybrid_rows,
+        build_rows=build_rows,
+        thread_rows=thread_rows,
+        set_threads=set_threads,
+    )
+    for n in sizes:
+        results[str(n)] = bench_size(n, ctx)
+
+    print(
+        f"\n### Semantic query latency (warm, {len(Q)} CheckThat tweets, k=10, median of {args.passes} passes)\n"
+    )
+    print(
+        f"Vectors beyond the {nb:,} real passages are synthetic: real vectors + gaussian noise "
+        f"(sigma {args.sigma} per dimension), re-normalised. HNSW M={HNSW_M}, efConstruction="
+        f"{HNSW_EF_CONSTRUCTION}; product threshold flat -> HNSW at {HNSW_THRESHOLD:,} vectors. "
+        f"Ratios are against bare FAISS `IndexFlatIP` at the same size, same run. Threads (torch, FAISS): "
+        f"{torch.get_num_threads()}, {faiss.omp_get_max_threads()}.\n"
+    )
+    print(md_table(["vectors", "method", "p50 ms", "p95 ms", "p50 / bare flat", "p95 / bare flat"], lat_rows))
+    print("\nHNSW recall@10 against exact search (same queries) by efSearch:\n")
+    print(
+        md_table(["vectors", "efSearch", "recall@10", "p50 ms", "p95 ms", "bare FAISS p50 ms"], recall_rows)
+    )
+    for n, r in results.items():
+        print(
+            f"\n{int(n):,}: filtered (10 %) HNSW path = {r['filtered_hnsw_path']}, recall@10 vs exact filtered "
+            f"{r['recall']['filtered_hnsw_128']:.3f}"
+        )
+    if thread_rows:
+        print(
+            f"\nThreads: the main tables run with {args.threads} torch/FAISS thread(s); the library defaults "
+            f"(torch {default_threads[0]}, FAISS {default_threads[1]}) on the same queries, same run:\n"
+        )
+        print(md_table(["vectors", "what", "threads", "p50 ms", "p95 ms"], thread_rows))
+    print("\nBuild (seconds):\n")
+    print(md_table(["vectors", "flat add", "HNSW rebuild", "HNSW / flat"], build_rows))
+    if hybrid_rows:
+        print(
+            f"\n### Hybrid query latency (warm, {len(KEYWORD_QUERIES)} keyword-bench queries incl. 4 filtered; "
+            "query vectors precomputed)\n"
+        )
+        print(md_table(["passages", "step", "p50 ms", "p95 ms"], hybrid_rows))
+    need = {}
+    for n, r in results.items():
+        ok = [ef for ef in efs if r["recall"].get(ef, 0) >= 0.98]
+        need[n] = min(ok) if ok else None
+    print(
+        "\nefSearch needed for recall@10 >= 0.98: "
+        + ", ".join(f"{int(n):,}: {e if e else f'> {max(efs)}'}" for n, e in need.items())
+        + f". Peak RSS {peak_rss_mb():,.0f} MB."
+    )
+    print(f"\n`{command_line()}`")
+    path = save_json(
+        out,
+        "query_semantic.json",
+        {
+            "sizes": sizes,
+            "real_passages": nb,
+            "sigma": args.sigma,
+            "queries": len(Q),
+            "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "threshold": HNSW_THRESHOLD},
+            "query_embedding": {"tweets": summary(emb_tweets), "keyword_queries": summary(emb_kw)},
+            "ef_needed_for_0.98": need,
+            "results": results,
+        },
+    )
+    log(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
