@@ -167,16 +167,17 @@ def prime_embeddings(dst_catalog: Path, src_catalog: Path) -> None:
 # -- trials -----------------------------------------------------------------------------------------------
 @dataclass
 class Trial:
-    """One kill: at the ``fault`` checkpoint (``NAME:N``) or after ``delay`` seconds; ``fresh``: into a new index."""
+    """One kill: at the ``fault`` checkpoint (``NAME:N``), or after ``at`` times the time an uninterrupted
+    child takes (measured as the trials go: other processes change it); ``fresh``: into a new index."""
 
     fault: str | None = None
-    delay: float | None = None
+    at: float | None = None
     fresh: bool = False
     then: Trial | None = None  # kill the resumed ingest as well (a crash during recovery)
 
     @property
     def name(self) -> str:
-        what = self.fault or f"random {self.delay:.2f}s"
+        what = self.fault or f"random at {self.at:.0%}"
         what = ("fresh " if self.fresh else "") + what
         return what + (f" then {self.then.name}" if self.then else "")
 
@@ -231,13 +232,13 @@ class CrashRig:
         )
         # One uninterrupted child: the span that random kills are drawn from, and a control trial.
         control = self.run(Trial())
-        self.child_seconds = control.seconds
+        self.child_seconds = self.last_child
         if control.failures:
             raise RuntimeError(f"uninterrupted child run failed: {control.failures}")
         self.log(f"uninterrupted child ingest of the second half: {self.child_seconds:.1f}s")
 
     def random_trial(self, rng: random.Random, fresh: bool = False) -> Trial:
-        return Trial(delay=rng.uniform(0.1, 0.9) * self.child_seconds, fresh=fresh)
+        return Trial(at=rng.uniform(0.1, 0.9), fresh=fresh)
 
     # -- one child ------------------------------------------------------------------------------------
     def child(self, index: Path, path: Path, fault: str | None, delay: float | None, tag: str) -> str | None:
@@ -249,6 +250,7 @@ class CrashRig:
             env["CLAIMS_FAULT"] = fault
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(index), str(path)]
         cmd += ["--chunk", str(self.chunk)]
+        t0 = time.perf_counter()
         with open(self.work / f"{tag}.stderr", "wb") as err:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
             if delay is not None:
@@ -257,6 +259,11 @@ class CrashRig:
                 except subprocess.TimeoutExpired:
                     proc.send_signal(signal.SIGKILL)
             rc = proc.wait()
+        if rc == 0 and not fault and path == self.second:
+            # An uninterrupted update: the span random kills are drawn from follows the machine's load.
+            self.last_child = time.perf_counter() - t0
+            if hasattr(self, "child_seconds"):
+                self.child_seconds = (self.child_seconds + self.last_child) / 2
         passed = log.read_text().split() if log.exists() else []
         if rc == -signal.SIGKILL:
             counts = Counter(passed)
@@ -283,7 +290,8 @@ class CrashRig:
             round_ = 0
             while step is not None:
                 round_ += 1
-                fault, delay = step.fault, step.delay
+                fault = step.fault
+                delay = step.at * self.child_seconds if step.at is not None else None
                 where = self.child(index, path, fault, delay, f"trial-{self.n:03d}-{round_}")
                 if fault and where is None:
                     out.failures.append(f"{fault} was never reached (the child ran to the end)")
@@ -345,7 +353,7 @@ def plan(rig: CrashRig, trials: int, rng: random.Random) -> list[Trial]:
     named += [
         Trial(fault="before-manifest-rename:1", fresh=True),
         Trial(fault="after-lexical-commit:1", then=Trial(fault="whoosh-toc-rename:1")),
-        Trial(fault="catalog-chunk:2", then=Trial(delay=rng.uniform(0.1, 0.6) * rig.child_seconds)),
+        Trial(fault="catalog-chunk:2", then=Trial(at=rng.uniform(0.1, 0.6))),
     ]
     out = named[:trials]
     while len(out) < trials:

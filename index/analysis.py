@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from whoosh import fields
+from whoosh import columns, fields
 from whoosh.analysis import STOP_WORDS, Filter, LowercaseFilter, RegexTokenizer, StopFilter
 from whoosh.lang.porter import stem as porter_stem
 
@@ -96,16 +96,17 @@ def build_schema() -> fields.Schema:
     """The passage schema.
 
     ``passage_id`` (unique, stored) is the join key with the catalog; ``pid`` is the same id as a
-    numeric column so filters can turn Whoosh matches into FAISS id sets without loading stored
+    column only (not searchable), so hits and filters turn into passage ids without loading stored
     fields; ``gen`` is the generation that added the document (crash recovery removes uncommitted
-    ones); ``title`` is boosted (BM25F field weight).
+    ones), one term per value (Whoosh's default numeric trie writes 16 terms per 64-bit value);
+    ``title`` is boosted (BM25F field weight).
     """
     analyzer = claim_analyzer()
     schema = fields.Schema(
         passage_id=fields.ID(stored=True, unique=True),
-        pid=fields.NUMERIC(bits=64, sortable=True),
+        pid=fields.COLUMN(columns.NumericColumn("q")),
         article_id=fields.ID(),
-        gen=fields.NUMERIC(bits=64),
+        gen=fields.NUMERIC(bits=32, shift_step=32),
         text=fields.TEXT(analyzer=analyzer, phrase=True),
         title=fields.TEXT(analyzer=analyzer, phrase=True, field_boost=1.5),
         # Article fields named with ``--embed-field`` other than the title (a dek, a summary).

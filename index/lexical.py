@@ -12,6 +12,7 @@ from whoosh.query import NumericRange
 
 from index.analysis import build_schema, metadata_field_name, metadata_value, source_key
 from index.errors import IndexCorruptError
+from search import whoosh_patch
 
 
 def parse_date(value: str | None) -> dt.datetime | None:
@@ -51,6 +52,7 @@ def passage_doc(pid: int, gen: int, p: Any, article: Any, context: str = "") -> 
 
 def open_lexical(path: Path, create: bool = False):
     """Open (or create) the Whoosh index in ``path``."""
+    whoosh_patch.apply()
     path = Path(path)
     try:
         if create and not whoosh_index.exists_in(str(path)):

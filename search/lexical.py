@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.errors import IndexCorruptError
+from search import whoosh_patch
 
 
 def open_lexical_readonly(path: Path):
     from whoosh import index as whoosh_index
 
+    whoosh_patch.apply()
     try:
         ix = whoosh_index.open_dir(str(path), readonly=True)
         ix.reader().close()  # reads every segment's header: a damaged segment shows here, not mid-query

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,17 +206,44 @@ class Searcher:
     def search(self, text: str, opts: SearchOptions | None = None) -> SearchResult:
         """Keyword, semantic or hybrid search for ``text``."""
         opts = opts or SearchOptions()
+        q, vector, text = self._prepare(text, opts)
+        return self._run(q, vector, opts, query_text=text)
+
+    def _prepare(self, text: str, opts: SearchOptions):
+        """``(Whoosh query or None, query vector or None, query text)`` for ``opts.mode``."""
         if opts.mode not in MODES:
             raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
-        if opts.clean:
-            text = clean_claim_text(text) if opts.literal or opts.mode == "semantic" else text
+        if opts.clean and (opts.literal or opts.mode == "semantic"):
+            text = clean_claim_text(text)
         q = None
         if opts.mode != "semantic":
             q = parse_query(
                 text, self.ix.schema, literal=opts.literal, metadata_fields=self.manifest.metadata_fields
             )
         vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
-        return self._run(q, vector, opts, query_text=text)
+        return q, vector, text
+
+    def _legs(
+        self, q, vector, opts: SearchOptions, depths: dict[str, int | None], exclude: Iterable[int] = ()
+    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]]]:
+        """Run the legs, keep passages visible at the manifest's generation (snapshot isolation), fuse.
+
+        Returns the fused ranking and the per-leg runs, each best first.
+        """
+        from search.fusion import fuse
+
+        runs: dict[str, list[tuple[int, float]]] = {}
+        if q is not None:
+            runs["keyword"] = self.keyword_run(q, depths["keyword"], opts.filters)
+        if vector is not None:
+            runs["semantic"] = self.semantic_run(vector, depths["semantic"], opts.filters, opts.threshold)
+        seen = self._visible({i for run in runs.values() for i, _ in run}) - set(exclude)
+        runs = {leg: [(i, s) for i, s in run if i in seen] for leg, run in runs.items()}
+        if len(runs) == 2:
+            fused = fuse([runs["keyword"], runs["semantic"]], method=opts.fusion, **_fusion_params(opts))
+        else:
+            fused = next(iter(runs.values()), [])
+        return fused, runs
 
     def similar(
         self, text: str | None = None, passage_id: int | None = None, opts: SearchOptions | None = None
@@ -270,32 +297,14 @@ class Searcher:
         Raises:
             ClaimsError: An unknown mode, a negative limit, or ``cluster``/``group_by`` set.
         """
-        from search.fusion import fuse
-
-        if opts.mode not in MODES:
-            raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
         if opts.limit < 0 or opts.offset < 0:
             raise ClaimsError(f"limit {opts.limit}, offset {opts.offset}: use numbers >= 0 (limit 0 = all)")
         if opts.cluster or opts.group_by:
             raise ClaimsError("a passage ranking cannot be clustered or grouped: drop cluster/group_by")
-        depths = self.leg_depths(opts)
-        runs: dict[str, list[tuple[int, float]]] = {}
-        if "keyword" in depths:
-            q = parse_query(
-                text, self.ix.schema, literal=opts.literal, metadata_fields=self.manifest.metadata_fields
-            )
-            runs["keyword"] = self.keyword_run(q, depths["keyword"], opts.filters)
-        if "semantic" in depths:
-            vector = self.embedder.encode_query(text)
-            runs["semantic"] = self.semantic_run(vector, depths["semantic"], opts.filters, opts.threshold)
-        seen = self._visible({i for run in runs.values() for i, _ in run})
-        runs = {leg: [(i, s) for i, s in run if i in seen] for leg, run in runs.items()}
-        if len(runs) == 2:
-            fused = fuse([runs["keyword"], runs["semantic"]], method=opts.fusion, **_fusion_params(opts))
-        else:
-            (fused,) = runs.values()
+        q, vector, _ = self._prepare(text, opts)
+        fused, runs = self._legs(q, vector, opts, self.leg_depths(opts))
         legs = {leg: {i: (r, s) for r, (i, s) in enumerate(run, 1)} for leg, run in runs.items()}
-        del runs, seen
+        del runs
         end = opts.offset + opts.limit if opts.limit else None
         for pid, score in fused[opts.offset : end]:
             yield pid, float(score), {leg: got[pid] for leg, got in legs.items() if pid in got}
@@ -314,22 +323,10 @@ class Searcher:
     def _run(
         self, q, vector, opts: SearchOptions, query_text: str, exclude: set[int] = frozenset()
     ) -> SearchResult:
-        from search.fusion import fuse
-
         want = opts.offset + opts.limit
         depth = max(opts.depth, want * (5 if opts.cluster or opts.group_by else 1))
-        runs: dict[str, list[tuple[int, float]]] = {}
-        if q is not None:
-            runs["keyword"] = self.keyword_run(q, depth, opts.filters)
-        if vector is not None:
-            runs["semantic"] = self.semantic_run(vector, depth, opts.filters, opts.threshold)
-        # Snapshot isolation: keep only passages visible at the manifest's generation.
-        rows = self.catalog.passages({i for run in runs.values() for i, _ in run} - set(exclude))
-        runs = {leg: [(i, s) for i, s in run if i in rows] for leg, run in runs.items()}
-        if len(runs) == 2:
-            fused = fuse([runs["keyword"], runs["semantic"]], method=opts.fusion, **_fusion_params(opts))
-        else:
-            (fused,) = runs.values() if runs else ([],)
+        fused, runs = self._legs(q, vector, opts, {"keyword": depth, "semantic": depth}, exclude)
+        rows = self.catalog.passages(i for i, _ in fused)
         leg_rank = {leg: {i: r for r, (i, _) in enumerate(run, 1)} for leg, run in runs.items()}
         leg_score = {leg: dict(run) for leg, run in runs.items()}
         hits = []
