@@ -64,6 +64,11 @@ class Norm(StrEnum):
     zscore = "zscore"
 
 
+class Operator(StrEnum):
+    auto = "auto"
+    or_ = "or"
+
+
 class GroupBy(StrEnum):
     passage = "passage"
     article = "article"
@@ -104,6 +109,12 @@ ClusterThresholdOpt = Annotated[
     float, typer.Option("--cluster-threshold", min=0, max=1, help="Cosine at or above which claims cluster.")
 ]
 ExpandOpt = Annotated[bool, typer.Option("--expand", help="List every member of each claim cluster.")]
+OperatorOpt = Annotated[
+    Operator,
+    typer.Option(
+        "--operator", help="Keyword leg: auto (AND when enough passages have every term, else OR) or or."
+    ),
+]
 CleanOpt = Annotated[
     bool,
     typer.Option(
@@ -205,6 +216,7 @@ def _options(**kw) -> Any:
         group_by=None if group == GroupBy.passage else group.value,
         explain=kw.pop("explain", False),
         clean=kw.pop("clean", False),
+        operator=kw.pop("operator", Operator.auto).value,
     )
 
 
@@ -404,6 +416,7 @@ def search(
     source: SourceOpt = None,
     where: WhereOpt = None,
     literal: LiteralOpt = False,
+    operator: OperatorOpt = Operator.auto,
     clean: CleanOpt = False,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
@@ -459,6 +472,7 @@ _OPTION_NAMES = {
     "group_by",
     "threshold",
     "clean",
+    "operator",
 }
 
 
@@ -501,6 +515,7 @@ def similar(
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
+    operator: OperatorOpt = Operator.auto,
     clean: CleanOpt = True,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
@@ -553,6 +568,7 @@ def export(
     source: SourceOpt = None,
     where: WhereOpt = None,
     literal: LiteralOpt = False,
+    operator: OperatorOpt = Operator.auto,
     depth: DepthOpt = 100,
     fusion: FusionOpt = DEFAULT_FUSION,
     rrf_k: RrfKOpt = DEFAULT_RRF_K,
@@ -721,6 +737,7 @@ def evaluate(
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     norm: NormOpt = Norm.minmax,
     sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep fusion methods and parameters.")] = False,
+    operator: OperatorOpt = Operator.auto,
     clean: CleanOpt = True,
     as_json: JsonOpt = False,
     model: ModelOpt = None,
@@ -744,6 +761,7 @@ def evaluate(
         weights=weights,
         norm=norm,
         group_by=group_by,
+        operator=operator,
         clean=clean,
     )
     table = run_eval(index, queries, qrels, modes, opts, sweep=sweep, model=model)

@@ -24,6 +24,7 @@ def leg_runs(
     depth: int,
     legs: Iterable[str] = ("keyword", "semantic"),
     clean: bool = True,
+    operator: str = "auto",
 ) -> dict[str, dict[str, Run]]:
     """``{leg: {qid: [(passage_id, score), ...]}}`` for every query (visible passages only)."""
     from search.query import Filters, clean_claim_text
@@ -45,7 +46,7 @@ def leg_runs(
             except Exception:  # noqa: BLE001 - a query with no searchable words gets an empty run
                 out["keyword"][qid] = []
                 continue
-            out["keyword"][qid] = searcher.keyword_run(q, depth, none)
+            out["keyword"][qid] = searcher.keyword_run(q, depth, none, operator)
     return out
 
 
@@ -98,7 +99,7 @@ def run_eval(
     queries = {q: t for q, t in queries.items() if q in qrels}
     with Searcher(index_dir, model=model) as s:
         legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
-        runs = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean)
+        runs = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean, operator=opts.operator)
         pids = {pid for leg in runs.values() for run in leg.values() for pid, _ in run}
         rows = s.catalog.passages(pids)
     key = "article_id" if opts.group_by == "article" else "passage_id"

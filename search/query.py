@@ -143,6 +143,31 @@ def literal_query(text: str) -> query.Query:
     return query.Or([query.Or([query.Term(f, w) for f in DEFAULT_FIELDS]) for w in words], scale=OR_COORD)
 
 
+def conjunctive(q: query.Query) -> query.Query | None:
+    """The AND form of a default-operator query, or None when there is none.
+
+    ``q`` must be unnormalized (``parser.parse(text, normalize=False)`` or ``literal_query``): a
+    top-level OR with the coordination bonus whose children are the query's clauses (each word an
+    OR over text and title; ``y OR z`` stays one clause). Explicit operators alone, or a single
+    clause, have no AND form.
+    """
+    if isinstance(q, query.Or) and getattr(q, "scale", None) == OR_COORD and len(q.subqueries) > 1:
+        return query.And(list(q.subqueries)).normalize()
+    return None
+
+
+def conjunctive_query(
+    text: str, schema: Schema, literal: bool = False, metadata_fields: Iterable[str] = ()
+) -> query.Query | None:
+    """The AND form of ``parse_query(text, ...)`` (see ``conjunctive``); None when it has none."""
+    if literal:
+        return conjunctive(literal_query(text))
+    try:
+        return conjunctive(make_parser(schema, metadata_fields).parse(text, normalize=False))
+    except Exception:  # noqa: BLE001 - parse_query reports syntax errors; no AND form then
+        return None
+
+
 def positive_terms(q: query.Query, fieldname: str = "text") -> set[str]:
     """The terms of ``fieldname`` that a hit can match (terms under NOT are left out), for highlighting."""
     out: set[str] = set()

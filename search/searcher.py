@@ -25,6 +25,8 @@ from search.lexical import pid_column
 from search.query import (
     Filters,
     clean_claim_text,
+    conjunctive,
+    conjunctive_query,
     expanding_patterns,
     literal_query,
     parse_query,
@@ -53,6 +55,7 @@ class SearchOptions:
     cluster_threshold: float = 0.95
     group_by: str | None = None  # "article": rank articles by their best passage
     explain: bool = False
+    operator: str = "auto"  # keyword leg: "auto" (AND when it fills the depth, else OR) or "or"
     clean: bool = False  # strip links, handles and tweet signatures from claim text (``clean_claim_text``)
 
 
@@ -82,6 +85,8 @@ class Searcher:
         self._ix = None
         self._dense = None
         self._embedder = None
+        self._whoosh = None
+        self._pid_col = None
 
     def _pin_vectors(self) -> tuple[Any, Any] | None:
         """Open this generation's vector files now (cheap; FAISS is loaded on first use): the writer
@@ -102,6 +107,8 @@ class Searcher:
         return fh, tomb
 
     def close(self) -> None:
+        if self._whoosh is not None:
+            self._whoosh.close()
         self.catalog.close()
         for fh in self._pinned or ():
             if fh is not None:
@@ -164,21 +171,46 @@ class Searcher:
         return self._embedder
 
     # -- legs -----------------------------------------------------------------------------------
-    def keyword_run(self, q, depth: int | None, filters: Filters) -> list[tuple[int, float]]:
-        with self.ix.searcher() as s:
-            fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields) if filters else None
+    @property
+    def whoosh(self):
+        """One Whoosh searcher for this Searcher's lifetime (opening one per query costs more than the query)."""
+        if self._whoosh is None:
+            self._whoosh = self.ix.searcher()
+            self._pid_col = pid_column(self._whoosh.reader())
+        return self._whoosh
+
+    def keyword_run(
+        self, q, depth: int | None, filters: Filters, operator: str = "auto", conj=None
+    ) -> list[tuple[int, float]]:
+        """BM25F top ``depth`` as ``(passage_id, score)``.
+
+        ``operator="auto"``: a query that is a plain list of words/clauses (our OR-with-coordination
+        default) is first run as AND; when that fills ``depth`` those are the results (every one has
+        all the terms, and intersecting postings is far faster than a union), otherwise the OR query
+        answers, so passages with most of the terms are never dropped. ``"or"``: only the OR query.
+        ``conj`` is the AND form (``search.query.conjunctive``); None: derived from a literal ``q``.
+        """
+        s = self.whoosh
+        fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields) if filters else None
+        results = None
+        if operator == "auto" and depth and conj is None:
+            conj = conjunctive(q)
+        if operator == "auto" and depth and conj is not None:
+            results = s.search(conj, limit=depth, filter=fq)
+            if results.scored_length() < depth:
+                results = None
+        if results is None:
             results = s.search(q, limit=depth, filter=fq)
-            col = pid_column(s.reader())
-            return [(int(col[hit.docnum]), float(hit.score)) for hit in results]
+        col = self._pid_col
+        return [(int(col[hit.docnum]), float(hit.score)) for hit in results]
 
     def allowed_ids(self, filters: Filters) -> set[int] | None:
         """The passage ids a filter admits (the same Whoosh filter query the keyword leg uses)."""
         if not filters:
             return None
         fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields)
-        with self.ix.searcher() as s:
-            col = pid_column(s.reader())
-            return {int(col[d]) for d in fq.docs(s)}
+        s = self.whoosh
+        return {int(self._pid_col[d]) for d in fq.docs(s)}
 
     def semantic_run(
         self, vector: np.ndarray, depth: int, filters: Filters, threshold: float | None = None
@@ -206,8 +238,8 @@ class Searcher:
     def search(self, text: str, opts: SearchOptions | None = None) -> SearchResult:
         """Keyword, semantic or hybrid search for ``text``."""
         opts = opts or SearchOptions()
-        q, vector, text = self._prepare(text, opts)
-        return self._run(q, vector, opts, query_text=text)
+        (q, conj), vector, text = self._prepare(text, opts)
+        return self._run(q, vector, opts, query_text=text, conj=conj)
 
     def _prepare(self, text: str, opts: SearchOptions):
         """``(Whoosh query or None, query vector or None, query text)`` for ``opts.mode``."""
@@ -215,16 +247,22 @@ class Searcher:
             raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
         if opts.clean and (opts.literal or opts.mode == "semantic"):
             text = clean_claim_text(text)
-        q = None
+        q = conj = None
         if opts.mode != "semantic":
-            q = parse_query(
-                text, self.ix.schema, literal=opts.literal, metadata_fields=self.manifest.metadata_fields
-            )
+            args = (text, self.ix.schema, opts.literal, self.manifest.metadata_fields)
+            q = parse_query(*args)
+            conj = conjunctive_query(*args)
         vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
-        return q, vector, text
+        return (q, conj), vector, text
 
     def _legs(
-        self, q, vector, opts: SearchOptions, depths: dict[str, int | None], exclude: Iterable[int] = ()
+        self,
+        q,
+        vector,
+        opts: SearchOptions,
+        depths: dict[str, int | None],
+        exclude: Iterable[int] = (),
+        conj=None,
     ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]]]:
         """Run the legs, keep passages visible at the manifest's generation (snapshot isolation), fuse.
 
@@ -234,7 +272,7 @@ class Searcher:
 
         runs: dict[str, list[tuple[int, float]]] = {}
         if q is not None:
-            runs["keyword"] = self.keyword_run(q, depths["keyword"], opts.filters)
+            runs["keyword"] = self.keyword_run(q, depths["keyword"], opts.filters, opts.operator, conj)
         if vector is not None:
             runs["semantic"] = self.semantic_run(vector, depths["semantic"], opts.filters, opts.threshold)
         seen = self._visible({i for run in runs.values() for i, _ in run}) - set(exclude)
@@ -301,8 +339,8 @@ class Searcher:
             raise ClaimsError(f"limit {opts.limit}, offset {opts.offset}: use numbers >= 0 (limit 0 = all)")
         if opts.cluster or opts.group_by:
             raise ClaimsError("a passage ranking cannot be clustered or grouped: drop cluster/group_by")
-        q, vector, _ = self._prepare(text, opts)
-        fused, runs = self._legs(q, vector, opts, self.leg_depths(opts))
+        (q, conj), vector, _ = self._prepare(text, opts)
+        fused, runs = self._legs(q, vector, opts, self.leg_depths(opts), conj=conj)
         legs = {leg: {i: (r, s) for r, (i, s) in enumerate(run, 1)} for leg, run in runs.items()}
         del runs
         end = opts.offset + opts.limit if opts.limit else None
@@ -321,11 +359,11 @@ class Searcher:
         return out
 
     def _run(
-        self, q, vector, opts: SearchOptions, query_text: str, exclude: set[int] = frozenset()
+        self, q, vector, opts: SearchOptions, query_text: str, exclude: set[int] = frozenset(), conj=None
     ) -> SearchResult:
         want = opts.offset + opts.limit
         depth = max(opts.depth, want * (5 if opts.cluster or opts.group_by else 1))
-        fused, runs = self._legs(q, vector, opts, {"keyword": depth, "semantic": depth}, exclude)
+        fused, runs = self._legs(q, vector, opts, {"keyword": depth, "semantic": depth}, exclude, conj)
         rows = self.catalog.passages(i for i, _ in fused)
         leg_rank = {leg: {i: r for r, (i, _) in enumerate(run, 1)} for leg, run in runs.items()}
         leg_score = {leg: dict(run) for leg, run in runs.items()}
