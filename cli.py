@@ -126,9 +126,10 @@ GroupOpt = Annotated[
 ]
 
 # Defaults chosen by measurement on CheckThat! train (README "Hybrid ranking").
-DEFAULT_FUSION = Fusion.rrf
+DEFAULT_FUSION = Fusion.convex
 DEFAULT_RRF_K = 60.0
-DEFAULT_WEIGHTS = "1,1"
+DEFAULT_WEIGHTS = "0.4,0.6"
+DEFAULT_NORM = Norm.zscore
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -425,7 +426,7 @@ def search(
     fusion: FusionOpt = DEFAULT_FUSION,
     rrf_k: RrfKOpt = DEFAULT_RRF_K,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
-    norm: NormOpt = Norm.minmax,
+    norm: NormOpt = DEFAULT_NORM,
     cluster: ClusterOpt = False,
     cluster_threshold: ClusterThresholdOpt = 0.95,
     expand: ExpandOpt = False,
@@ -523,8 +524,8 @@ def similar(
     depth: DepthOpt = 100,
     fusion: FusionOpt = DEFAULT_FUSION,
     rrf_k: RrfKOpt = DEFAULT_RRF_K,
-    weights: Annotated[str, typer.Option("--weights", help="Leg weights KEYWORD,SEMANTIC.")] = "0.5,1",
-    norm: NormOpt = Norm.minmax,
+    weights: Annotated[str, typer.Option("--weights", help="Leg weights KEYWORD,SEMANTIC.")] = "0.3,0.7",
+    norm: NormOpt = DEFAULT_NORM,
     cluster: ClusterOpt = True,
     cluster_threshold: ClusterThresholdOpt = 0.95,
     expand: ExpandOpt = False,
@@ -573,7 +574,7 @@ def export(
     fusion: FusionOpt = DEFAULT_FUSION,
     rrf_k: RrfKOpt = DEFAULT_RRF_K,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
-    norm: NormOpt = Norm.minmax,
+    norm: NormOpt = DEFAULT_NORM,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -735,7 +736,7 @@ def evaluate(
     fusion: FusionOpt = DEFAULT_FUSION,
     rrf_k: RrfKOpt = DEFAULT_RRF_K,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
-    norm: NormOpt = Norm.minmax,
+    norm: NormOpt = DEFAULT_NORM,
     sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep fusion methods and parameters.")] = False,
     operator: OperatorOpt = Operator.auto,
     clean: CleanOpt = True,

@@ -336,6 +336,7 @@ def build_claims_keyword_index(
     folder.mkdir(parents=True, exist_ok=True)
     done = int(state.get("done", 0))
     seconds = float(state.get("seconds", 0.0))
+    cpu = float(state.get("cpu", 0.0))
     catalog = CatalogWriter(folder / CATALOG, 0)
     # Roll back whatever a killed run wrote past the last checkpoint.
     catalog.db.execute("DELETE FROM passages WHERE pid > ?", (done,))
@@ -355,7 +356,7 @@ def build_claims_keyword_index(
                 raise RuntimeError(
                     f"{folder}: Whoosh holds {s.doc_count()} docs, checkpoint says {done}: delete it"
                 )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     pending = 0
     pos = 0
     writer_opts = {"limitmb": limitmb}
@@ -380,9 +381,10 @@ def build_claims_keyword_index(
             catalog.commit()
             lex.commit()
             seconds += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            _write_state(state_path, {"fingerprint": fp, "n": n, "done": pos, "seconds": seconds})
-            log(f"kw-{n}: {pos:,}/{n:,} passages ({seconds:.0f} s)")
+            cpu += time.process_time() - c0
+            t0, c0 = time.perf_counter(), time.process_time()
+            _write_state(state_path, {"fingerprint": fp, "n": n, "done": pos, "seconds": seconds, "cpu": cpu})
+            log(f"kw-{n}: {pos:,}/{n:,} passages ({seconds:.0f} s, CPU {cpu:.0f} s)")
             pending = 0
     counts = catalog.counts(1)
     catalog.finish_batch(1, {"passages": n})
@@ -400,7 +402,9 @@ def build_claims_keyword_index(
         ),
     )
     seconds += time.perf_counter() - t0
-    _write_state(state_path, {"fingerprint": fp, "n": n, "done": n, "seconds": seconds, "complete": True})
+    cpu += time.process_time() - c0
+    state = {"fingerprint": fp, "n": n, "done": n, "seconds": seconds, "cpu": cpu, "complete": True}
+    _write_state(state_path, state)
     return folder, seconds
 
 
@@ -422,6 +426,7 @@ def build_bare_whoosh_index(
         return folder, state["seconds"]
     done = int(state.get("done", 0))
     seconds = float(state.get("seconds", 0.0))
+    cpu = float(state.get("cpu", 0.0))
     if done == 0 or not whoosh_index.exists_in(str(folder)):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -431,7 +436,7 @@ def build_bare_whoosh_index(
         ix = whoosh_index.open_dir(str(folder))
         if ix.doc_count() != done:
             raise RuntimeError(f"{folder}: {ix.doc_count()} docs, checkpoint says {done}: delete it")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     w = None
     pos = pending = 0
     for _, _, items in scaled_groups(groups, n):
@@ -447,13 +452,20 @@ def build_bare_whoosh_index(
             w.commit()
             w = None
             seconds += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            _write_state(state_path, {"fingerprint": fp, "n": n, "done": pos, "seconds": seconds})
-            log(f"whoosh-bare-{n}: {pos:,}/{n:,} passages ({seconds:.0f} s)")
+            cpu += time.process_time() - c0
+            t0, c0 = time.perf_counter(), time.process_time()
+            _write_state(state_path, {"fingerprint": fp, "n": n, "done": pos, "seconds": seconds, "cpu": cpu})
+            log(f"whoosh-bare-{n}: {pos:,}/{n:,} passages ({seconds:.0f} s, CPU {cpu:.0f} s)")
             pending = 0
-    _write_state(state_path, {"fingerprint": fp, "n": n, "done": n, "seconds": seconds, "complete": True})
+    state = {"fingerprint": fp, "n": n, "done": n, "seconds": seconds, "cpu": cpu, "complete": True}
+    _write_state(state_path, state)
     return folder, seconds
 
 
 def passage_texts(groups, n: int) -> list[str]:
     return [p.text for _, _, items in scaled_groups(groups, n) for _, p in items]
+
+
+def build_cpu(path: Path) -> float | None:
+    """CPU seconds a build recorded (None for builds made before CPU time was recorded)."""
+    return _read_state(path).get("cpu")

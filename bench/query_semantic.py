@@ -155,9 +155,11 @@ def bench_size(n, ctx) -> dict:
         log(f"HNSW {n:,}: reused {hpath.name} (built in {hnsw_s:.0f} s)")
     else:
         log(f"HNSW {n:,}: building (M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}) ...")
+        ctx.set_threads(0)  # build with the library's default threads, as ingest does
         t = time.perf_counter()
         vw.rebuild("hnsw")
         hnsw_s = time.perf_counter() - t
+        ctx.set_threads(args.threads)
         hnsw = vw.store
         faiss.write_index(hnsw.index, str(hpath))
         (out / (hpath.name + ".seconds")).write_text(str(hnsw_s))
@@ -447,7 +449,7 @@ def main() -> None:
     print(f"\n`{command_line()}`")
     path = save_json(
         out,
-        "query_semantic.json",
+        f"query_semantic-{args.sizes.replace(',', '_')}.json",
         {
             "sizes": sizes,
             "real_passages": nb,

@@ -46,10 +46,11 @@ class SearchOptions:
     filters: Filters = field(default_factory=Filters)
     literal: bool = False
     depth: int = 100
-    fusion: str = "rrf"
+    # Defaults chosen on CheckThat! 2A train (README "Hybrid ranking"): convex, z-score, 0.4/0.6.
+    fusion: str = "convex"
     rrf_k: float = 60.0
-    weights: tuple[float, float] = (1.0, 1.0)  # (keyword, semantic)
-    norm: str = "minmax"
+    weights: tuple[float, float] = (0.4, 0.6)  # (keyword, semantic)
+    norm: str = "zscore"
     threshold: float | None = None  # minimum cosine for semantic candidates
     cluster: bool = False
     cluster_threshold: float = 0.95

