@@ -88,7 +88,17 @@ class Embedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return _cached_query(self, text)
+        """One query vector (cached). Run with one torch thread: for a single short text, two threads
+        cost more in synchronisation than they save (668 ms vs 35 ms p50 on 2 busy cores,
+        bench/query_semantic.py), and batch ingest keeps its threads."""
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return _cached_query(self, text)
+        finally:
+            torch.set_num_threads(threads)
 
 
 @lru_cache(maxsize=512)

@@ -31,6 +31,19 @@ def field_vector_id(first_pid: int, field_no: int) -> int:
     return int(first_pid) | (int(field_no) << FIELD_SHIFT)
 
 
+# HNSW search breadth: recall@10 against exact search on real tweet queries was 0.90 at 128 and 0.99
+# at 512 on 100k vectors, at ~2 ms a query (bench/query_semantic.py); the issue asks for >= 0.98.
+EF_SEARCH = 512
+
+
+def single_query_threads() -> None:
+    """One FAISS thread for one query: OpenMP's start-up costs more than the search itself on a
+    small machine (36 ms vs 0.7 ms for 10k vectors, 2 busy cores, bench/query_semantic.py)."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+
+
 def tombstone_path(path: Path) -> Path:
     return Path(str(path) + ".tomb.npy")
 
@@ -38,7 +51,7 @@ def tombstone_path(path: Path) -> Path:
 class DenseIndex:
     """One committed generation of the vector store."""
 
-    def __init__(self, index, tombstones: np.ndarray | None = None, ef_search: int = 128):
+    def __init__(self, index, tombstones: np.ndarray | None = None, ef_search: int = EF_SEARCH):
         import faiss
 
         self.faiss = faiss

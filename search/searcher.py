@@ -134,7 +134,7 @@ class Searcher:
     @property
     def dense(self):
         if self._dense is None:
-            from search.dense import DenseIndex
+            from search.dense import DenseIndex, single_query_threads
 
             if not self.manifest.vectors_file:
                 raise IndexCorruptError(
@@ -146,6 +146,7 @@ class Searcher:
                     f"vector store {path} is missing: run `claims repair --index {self.dir}`"
                 )
             self._dense = DenseIndex.load(path, *self._pinned)
+            single_query_threads()
         return self._dense
 
     @property
