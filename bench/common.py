@@ -73,11 +73,26 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code_version() -> str:
+    """sha1 (12 hex) of the product sources (cli.py, index/, search/): which code the figures are for."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for f in sorted([REPO / "cli.py", *REPO.glob("index/*.py"), *REPO.glob("search/*.py")]):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+CODE_VERSION = code_version()  # at import: the code this process runs
+
+
 def save_json(out: Path, name: str, payload: dict[str, Any]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
     payload = {
         "command": command_line(),
+        "code_version": CODE_VERSION,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": machine(),
         "peak_rss_mb": round(peak_rss_mb()),

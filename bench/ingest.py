@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    CODE_VERSION,
     DEFAULT_OUT,
     command_line,
     corpus_files,
@@ -254,7 +255,7 @@ def main() -> None:
         f"\nmodel load (excluded): {load_s:.1f} s; model loaded once: {same}; "
         f"peak RSS {peak_rss_mb():,.0f} MB; repeats: {args.repeat} (medians)"
     )
-    print(f"\n`{command_line()}`")
+    print(f"\n`{command_line()}` (product sources {CODE_VERSION})")
     as_dict = lambda clocks: [{"wall": c.wall, "cpu": c.cpu} for c in clocks]  # noqa: E731
     path = save_json(
         out,

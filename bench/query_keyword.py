@@ -12,9 +12,10 @@ them, synthetic copies with a few adjacent words swapped (fixed seed). Each size
 Timed per query (warm: one untimed pass, then the median of ``--passes`` passes per query; p50/p95
 over the queries), with ratios against bare Whoosh measured in the same run:
 
-* ours, Whoosh level: ``parse_query`` + filter query + ``searcher.search(q, limit=10)`` on a held
-  searcher (what ``Searcher.keyword_run`` does, minus opening a searcher);
-* ours, ``Searcher.keyword_run`` at depth 10 and at depth 100 (the default ``--depth``);
+* ours, ``parse_query`` (+ ``conjunctive_query``) + ``Searcher.keyword_run`` top-10, with the product's
+  ``operator="auto"`` (AND first, OR when AND finds fewer than ``depth``) and with ``"or"``; and at
+  depth 100 (the default ``--depth``, what ``Searcher.search`` fetches);
+* the cost of opening and closing a Whoosh searcher (``Searcher`` holds one for its lifetime);
 * ours, ``Searcher.search(mode="keyword", limit=10)``: the whole library path (parse, keyword leg at
   depth 100, catalog lookup, highlighting);
 * the catalog lookup of the 10 and 100 hits alone;
@@ -36,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    CODE_VERSION,
     DEFAULT_OUT,
     KEYWORD_QUERIES,
     REPO,
@@ -131,7 +133,7 @@ def main() -> None:
     from whoosh import index as whoosh_index
     from whoosh.qparser import OrGroup, QueryParser
 
-    from search.query import parse_query
+    from search.query import conjunctive_query, parse_query
     from search.searcher import Searcher, SearchOptions
 
     t = time.perf_counter()
@@ -167,44 +169,37 @@ def main() -> None:
         res: dict[str, list[float]] = {}
         hits_ours: dict[str, list[int]] = {}
 
-        # -- ours, Whoosh level (held searcher) --------------------------------------------------
-        ix = whoosh_index.open_dir(str(folder / "lexical"), readonly=True)
-        schema = ix.schema
-        with ix.searcher() as s:
-
-            def ours_whoosh(q, s=s, schema=schema):
-                pq = parse_query(q.text, schema)
-                f = q.filters()
-                return s.search(pq, limit=10, filter=f.to_query(schema) if f else None)
-
-            res["ours: parse + Whoosh search top-10 (held searcher)"] = latencies_ms(
-                ours_whoosh, queries, args.passes
-            )
-            empty = [q.text for q in queries if len(ours_whoosh(q)) == 0]
-            if empty:
-                log(f"queries with no hits at {n:,}: {empty}")
-
-        # -- ours, through Searcher ------------------------------------------------------------------
+        # -- ours, through Searcher (one held Whoosh searcher, as the product keeps it) ----------------
         with Searcher(folder) as se:
+            schema = se.ix.schema
+            meta = getattr(se.manifest, "metadata_fields", ())
 
             def open_close(_, se=se):
                 with se.ix.searcher():
                     pass
 
-            res["open + close a Whoosh searcher (each `keyword_run` does)"] = latencies_ms(
+            res["open + close a Whoosh searcher (once per `Searcher`)"] = latencies_ms(
                 open_close, queries, args.passes
             )
 
-            def run(q, depth, se=se):
-                return se.keyword_run(parse_query(q.text, se.ix.schema), depth, q.filters())
+            def run(q, depth, operator="auto", se=se, schema=schema, meta=meta):
+                """What ``Searcher.search`` does for the keyword leg: parse (and the AND form), then run."""
+                pq = parse_query(q.text, schema, False, meta)
+                conj = conjunctive_query(q.text, schema, False, meta) if operator == "auto" else None
+                return se.keyword_run(pq, depth, q.filters(), operator, conj)
 
-            res["ours: `Searcher.keyword_run` depth 10"] = latencies_ms(
-                lambda q: run(q, 10), queries, args.passes
+            top10, search_key = (
+                "ours: parse + `keyword_run` top-10",
+                "ours: `Searcher.search(mode=keyword, limit=10)`",
             )
-            res["ours: `Searcher.keyword_run` depth 100"] = latencies_ms(
+            res[top10] = latencies_ms(lambda q: run(q, 10), queries, args.passes)
+            res["ours: parse + `keyword_run` top-10, `operator=or` (no AND first)"] = latencies_ms(
+                lambda q: run(q, 10, "or"), queries, args.passes
+            )
+            res["ours: parse + `keyword_run` depth 100 (the default --depth)"] = latencies_ms(
                 lambda q: run(q, 100), queries, args.passes
             )
-            res["ours: `Searcher.search(mode=keyword, limit=10)`"] = latencies_ms(
+            res[search_key] = latencies_ms(
                 lambda q, se=se: se.search(
                     q.text, SearchOptions(mode="keyword", limit=10, filters=q.filters())
                 ),
@@ -214,6 +209,9 @@ def main() -> None:
             ids10 = {q.text: [i for i, _ in run(q, 10)] for q in queries}
             ids100 = {q.text: [i for i, _ in run(q, 100)] for q in queries}
             hits_ours = ids10
+            empty = [q.text for q in queries if not ids10[q.text]]
+            if empty:
+                log(f"queries with no hits at {n:,}: {empty}")
             res["catalog lookup of the 10 hits"] = latencies_ms(
                 lambda q, se=se, ids=ids10: se.catalog.passages(ids[q.text]), queries, args.passes
             )
@@ -221,11 +219,9 @@ def main() -> None:
                 lambda q, se=se, ids=ids100: se.catalog.passages(ids[q.text]), queries, args.passes
             )
             for kind in dict.fromkeys(q.kind for q in queries):
-                sel = [q for q in queries if q.kind == kind]
-                ms_w = [
-                    res["ours: parse + Whoosh search top-10 (held searcher)"][queries.index(q)] for q in sel
-                ]
-                ms_s = [res["ours: `Searcher.search(mode=keyword, limit=10)`"][queries.index(q)] for q in sel]
+                sel = [queries.index(q) for q in queries if q.kind == kind]
+                ms_w = [res[top10][i] for i in sel]
+                ms_s = [res[search_key][i] for i in sel]
                 kind_rows.append(
                     (f"{n:,}", kind, len(sel), pct(ms_w, 50), max(ms_w), pct(ms_s, 50), max(ms_s))
                 )
@@ -326,7 +322,7 @@ def main() -> None:
         f"\nGoal at 1M (p50 <= 50 ms, p95 <= 200 ms): at {int(big):,}, Searcher.search p50 {ours['p50_ms']:.1f} ms, "
         f"p95 {ours['p95_ms']:.1f} ms. Peak RSS {peak_rss_mb():,.0f} MB."
     )
-    print(f"\n`{command_line()}`")
+    print(f"\n`{command_line()}` (product sources {CODE_VERSION})")
     path = save_json(
         out,
         f"query_keyword-{args.sizes.replace(',', '_')}.json",

@@ -156,3 +156,18 @@ def cli() -> Callable[..., object]:
         return runner.invoke(app, [str(a) for a in args])
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def crash_rig():
+    """``bench/crash.py`` as a module: the crash harness shared by the crash and concurrency tests."""
+    import importlib.util
+    import sys
+
+    name = "claims_bench_crash"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "crash.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

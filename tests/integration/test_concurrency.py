@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
 import shutil
@@ -40,22 +39,12 @@ NEW_WORD = "Idlib"  # only in the batch (FA-KES), or in the changed samples with
 runner = CliRunner()
 
 
-def _bench():
-    name = "claims_bench_crash"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "crash.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def built(sample_index, tmp_path_factory):
+def built(sample_index, tmp_path_factory, crash_rig):
     """``base``: the sample index (generation 1), with the embeddings of ``batch`` cached, so a child
     ingest of ``batch`` never loads the model."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    bench = _bench()
+    bench = crash_rig
     work = tmp_path_factory.mktemp("concurrency")
     extra = bench.shared_records(20, corpora=("fakes-syria-war",))
     if not extra:  # no shared corpora: changed copies of the samples, one of them naming Idlib

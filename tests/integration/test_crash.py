@@ -9,9 +9,7 @@ crashes during recovery, a crash before the first commit ever, and random-time k
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,19 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 22
 
 
-def load_bench():
-    name = "claims_bench_crash"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "crash.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def crash():
-    return load_bench()
+def crash(crash_rig):
+    return crash_rig
 
 
 @pytest.fixture(scope="module")
