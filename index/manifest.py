@@ -122,6 +122,7 @@ def atomic_write_bytes(path: Path, data: bytes, fault: str | None = None) -> Non
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; an index is shared with readers as a plain file would be
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
