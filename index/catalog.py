@@ -177,14 +177,6 @@ class CatalogWriter(CatalogReader):
         )
         return pids
 
-    def live_aids(self, article_ids: list[str], gen: int) -> list[int]:
-        out = []
-        for article_id in article_ids:
-            row = self.current_article(article_id, gen)
-            if row:
-                out.append(row[0])
-        return out
-
     def put_vectors(self, model: str, items: list[tuple[str, bytes]]) -> None:
         """Cache embeddings (committed at once: a crash never costs an embedding twice)."""
         with self.db:
@@ -204,9 +196,6 @@ class CatalogWriter(CatalogReader):
                 "SELECT pid FROM passages WHERE deleted_gen > ? AND deleted_gen <= ?", (gen_from, gen_to)
             )
         ]
-
-    def added_in(self, gen: int) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT pid FROM passages WHERE added_gen = ?", (gen,))]
 
     def counts(self, gen: int) -> dict[str, int]:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731

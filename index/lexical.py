@@ -96,10 +96,6 @@ class LexicalWriter:
                 return 0
         return self.writer.delete_by_query(q)
 
-    def has(self, pid: int) -> bool:
-        with self.ix.searcher() as s:
-            return s.document_number(passage_id=str(pid)) is not None
-
     def commit(self) -> None:
         if self._writer is not None:
             self._writer.commit()

@@ -167,7 +167,6 @@ class Batch:
         else:
             old = writer.manifest.vectors_file
             self.vectors = VectorWriter.open(writer.dir / old if old else None, self._dimension())
-        self.removed: list[int] = []
         self.metadata_fields: set[str] = set(writer.manifest.metadata_fields)
         # Append-only: a field's number (its place + 1) is part of its vectors' ids.
         self.embed_fields: list[str] = list(writer.manifest.embed_fields)
@@ -197,7 +196,6 @@ class Batch:
         if pids:
             ids += [field_vector_id(min(pids), f) for f in range(1, len(self.embed_fields) + 1)]
         self.vectors.remove(ids)
-        self.removed.extend(pids)
 
     def commit(self, stats: dict | None = None) -> Manifest:
         w = self.w
