@@ -234,11 +234,7 @@ def render_hits(result, as_json: bool, expand: bool = False, explain: bool = Fal
     if as_json:
         for h in result.hits:
             d = h.to_dict()
-            if not expand and d.get("cluster"):
-                d["cluster"] = {k: v for k, v in d["cluster"].items() if k != "members"} | {
-                    "members": d["cluster"]["members"]
-                }
-            print(json.dumps(d, ensure_ascii=False), flush=False)
+            print(json.dumps(d, ensure_ascii=False))  # clusters always carry their members in JSON
         if explain:
             print(json.dumps({"explain": result.explain}, ensure_ascii=False))
         sys.stdout.flush()
