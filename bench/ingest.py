@@ -180,8 +180,10 @@ def main() -> None:
     for attr in ("wall", "cpu"):
         e2e_rate, bare_rate = n / med(e2e, attr), len(texts) / med(bare, attr)
         ratios[attr] = e2e_rate / bare_rate
-        ch_rate = len(texts) / med(chunked, attr) if chunked else None
+        ch_rate = unique / med(chunked, attr) if chunked else None  # texts it encoded per second
         ratios[attr + "_chunked"] = ch_rate / bare_rate if chunked else None
+        # End-to-end against embedding exactly what ingest embeds (its unique texts, in its chunks).
+        ratios[attr + "_vs_chunked"] = med(chunked, attr) / med(e2e, attr) if chunked else None
     e2e_rate, bare_rate = n / med(e2e), len(texts) / med(bare)
     table = [
         (
@@ -210,7 +212,7 @@ def main() -> None:
                 unique,
                 med(chunked),
                 med(chunked, "cpu"),
-                len(texts) / med(chunked),
+                unique / med(chunked),
                 ratios["wall_chunked"],
                 ratios["cpu_chunked"],
             )
@@ -221,7 +223,15 @@ def main() -> None:
     )
     print(
         md_table(
-            ["measure", "passages", "wall s", "CPU s", "passages/s (wall)", "ratio (wall)", "ratio (CPU)"],
+            [
+                "measure",
+                "passages",
+                "wall s",
+                "CPU s",
+                "passages or texts/s (wall)",
+                "ratio (wall)",
+                "ratio (CPU)",
+            ],
             table,
         )
     )
@@ -229,10 +239,16 @@ def main() -> None:
     print(
         f"\nend-to-end / bare = **{ratios['wall']:.2f}** by wall time, **{ratios['cpu']:.2f}** by CPU time "
         f"({verdict} the 0.85 goal by wall time); {n - unique} of {n:,} passages are duplicate texts "
-        "(embedded once by ingest, every time by the one-call baseline). Rates are passages/s over all "
-        f"{n:,} passages. Load average (1 min) during the run: "
+        "(embedded once by ingest, every time by the one-call baseline). Rates: passages ingested or "
+        f"texts encoded per second. Load average (1 min) during the run: "
         f"{min(load_avg):.1f} to {max(load_avg):.1f} on {os.cpu_count()} CPUs."
     )
+    if chunked:
+        print(
+            "\nAgainst embedding exactly what ingest embeds (its unique texts, in its chunks): end-to-end = "
+            f"**{ratios['wall_vs_chunked']:.2f}** of pure embedding by wall time, "
+            f"**{ratios['cpu_vs_chunked']:.2f}** by CPU time."
+        )
 
     embed_s = med(chunked) if chunked else med(bare)
     stages = [

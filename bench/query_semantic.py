@@ -187,8 +187,21 @@ def bench_size(n, ctx) -> dict:
         bare_hnsw.hnsw.efSearch = ef
         ms_bare = latencies_ms(lambda i: bare_hnsw.search(Q[i][None], 10), idx, args.passes)
         rec = recall_at(10, got, truth)
+        # The same overlap counted in distinct real passages: a miss that returned another noisy copy of
+        # the same real passage is not a miss here (the synthetic copies are near-ties).
+        nb = len(base)
+        rec_real = float(
+            np.mean(
+                [
+                    len({(i - 1) % nb for i in g} & {(i - 1) % nb for i in t})
+                    / max(len({(i - 1) % nb for i in t}), 1)
+                    for g, t in zip(got, truth, strict=True)
+                ]
+            )
+        )
         r["recall"][ef] = rec
-        recall_rows.append((f"{n:,}", ef, rec, pct(ms, 50), pct(ms, 95), pct(ms_bare, 50)))
+        r.setdefault("recall_real_passages", {})[ef] = rec_real
+        recall_rows.append((f"{n:,}", ef, rec, rec_real, pct(ms, 50), pct(ms, 95), pct(ms_bare, 50)))
         if ef == default_ef:
             res[f"HNSW: `DenseIndex.search` efSearch {ef} (its default)"] = ms
             res[f"bare FAISS `IndexHNSWFlat.search` efSearch {ef}"] = ms_bare
@@ -420,7 +433,18 @@ def main() -> None:
     print(md_table(["vectors", "method", "p50 ms", "p95 ms", "p50 / bare flat", "p95 / bare flat"], lat_rows))
     print("\nHNSW recall@10 against exact search (same queries) by efSearch:\n")
     print(
-        md_table(["vectors", "efSearch", "recall@10", "p50 ms", "p95 ms", "bare FAISS p50 ms"], recall_rows)
+        md_table(
+            [
+                "vectors",
+                "efSearch",
+                "recall@10",
+                "recall@10, distinct real passages",
+                "p50 ms",
+                "p95 ms",
+                "bare FAISS p50 ms",
+            ],
+            recall_rows,
+        )
     )
     for n, r in results.items():
         print(

@@ -89,8 +89,8 @@ class Embedder:
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (cached). Run with one torch thread: for a single short text, two threads
-        cost more in synchronisation than they save (668 ms vs 35 ms p50 on 2 busy cores,
-        bench/query_semantic.py), and batch ingest keeps its threads."""
+        cost more than they save on busy cores (19x slower under load, ~20 % faster when idle;
+        bench/query_semantic.py); batch ingest keeps its threads."""
         import torch
 
         threads = torch.get_num_threads()
