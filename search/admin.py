@@ -29,7 +29,8 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
         st = cat.stats()
     finally:
         cat.close()
-    ix = open_lexical_readonly(Path(index_dir) / m.lexical_dir)
+    ix, searcher = open_lexical_readonly(Path(index_dir) / m.lexical_dir)
+    searcher.close()
     core = {"passage_id", "pid", "gen", "source_id"}
     st.update(
         model=m.model,
@@ -79,8 +80,8 @@ def check_index(index_dir: Path) -> dict[str, Any]:
         cat.close()
     uncommitted: set[int] = set()
     try:
-        ix = open_lexical_readonly(d / m.lexical_dir)
-        with ix.searcher() as s:
+        _, searcher = open_lexical_readonly(d / m.lexical_dir)
+        with searcher as s:
             col = pid_column(s.reader())
             lexical_ids = {int(col[n]) for n in s.reader().all_doc_ids()}
             # Documents stamped after the committed generation belong to a batch that is running or

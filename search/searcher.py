@@ -128,7 +128,8 @@ class Searcher:
         if self._ix is None:
             from search.lexical import open_lexical_readonly
 
-            self._ix = open_lexical_readonly(self.dir / self.manifest.lexical_dir)
+            self._ix, self._whoosh = open_lexical_readonly(self.dir / self.manifest.lexical_dir)
+            self._pid_col = pid_column(self._whoosh.reader())
         return self._ix
 
     @property
@@ -176,9 +177,7 @@ class Searcher:
     @property
     def whoosh(self):
         """One Whoosh searcher for this Searcher's lifetime (opening one per query costs more than the query)."""
-        if self._whoosh is None:
-            self._whoosh = self.ix.searcher()
-            self._pid_col = pid_column(self._whoosh.reader())
+        _ = self.ix  # the searcher is opened with the index
         return self._whoosh
 
     def keyword_run(
