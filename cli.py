@@ -700,6 +700,8 @@ def check(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
     else:
         for line in report["problems"]:
             err.print(f"[red]problem:[/] {escape(line)}", highlight=False)
+        for line in report["notes"]:
+            err.print(f"[yellow]note:[/] {escape(line)}", highlight=False)
         if report["ok"]:
             err.print(
                 f"[green]ok[/]: {report['passages']} passages in catalog, Whoosh and FAISS", highlight=False

@@ -1,4 +1,4 @@
-"""Semantic and hybrid query latency at 10k / 100k / 1M vectors; HNSW recall against exact search.
+"""Semantic and hybrid query latency at 10k / 100k / 1M vectors; IVF (or HNSW) recall against exact.
 
 Vectors: the real corpus passages (the shared corpora split by ``index.passages.split_article``)
 embedded once with the bundled model (cached as .npy in ``--out``, or taken from the embeddings cache
@@ -10,10 +10,11 @@ indexes, so the hybrid runs join both legs on the same ids. Queries: 100 CheckTh
 Per size, warm (one untimed pass, then the median of ``--passes`` per query), k=10:
 
 * exact: ``DenseIndex`` over ``IndexIDMap2(IndexFlatIP)`` (``VectorWriter`` as ingest builds it);
-* approximate: ``VectorWriter.rebuild("hnsw")`` (M and efConstruction from ``index/vectors.py``),
-  searched through ``DenseIndex`` at efSearch 64/128/256/512 and ``DenseIndex``'s default:
+* approximate: ``VectorWriter.rebuild("ivf")`` (the product's; ``--ann hnsw`` for HNSW with M and
+  efConstruction from ``index/vectors.py``), searched through ``DenseIndex`` over a sweep of
+  nprobe (IVF; ``--nprobe``) or efSearch (HNSW; ``--ef``) and ``DenseIndex``'s default:
   latency and recall@10 against exact on the same queries;
-* bare FAISS: the inner ``IndexFlatIP`` / ``IndexHNSWFlat`` of the same stores searched directly;
+* bare FAISS: the inner ``IndexFlatIP`` / ``IndexIVFFlat`` / ``IndexHNSWFlat`` of the same stores;
 * filtered: ``allowed`` = a random 10 % of the ids, through ``DenseIndex.search``; bare FAISS with a
   prebuilt ``IDSelectorBatch`` for comparison;
 * hybrid: ``Searcher.search(mode="hybrid", limit=10)`` (keyword leg at depth 100 on the keyword bench's
@@ -133,7 +134,7 @@ def bench_size(n, ctx) -> dict:
     idx = list(range(len(Q)))
     import faiss
 
-    from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_THRESHOLD, VectorWriter
+    from index.vectors import ANN_THRESHOLD, HNSW_EF_CONSTRUCTION, HNSW_M, VectorWriter, ivf_lists
     from search.dense import EXACT_FILTER_LIMIT, DenseIndex
     from search.fusion import fuse
     from search.query import conjunctive_query, parse_query
@@ -149,25 +150,27 @@ def bench_size(n, ctx) -> dict:
     flat = vw.store
     flat_s = time.perf_counter() - t
     # -- HNSW (cached) -------------------------------------------------------------------------------
-    hpath = out / f"hnsw-{n}-{fp}-s{args.sigma}-M{HNSW_M}-efc{HNSW_EF_CONSTRUCTION}.faiss"
+    ann = args.ann.upper()
+    params = f"M{HNSW_M}-efc{HNSW_EF_CONSTRUCTION}" if args.ann == "hnsw" else f"nlist{ivf_lists(n)}"
+    hpath = out / f"{args.ann}-{n}-{fp}-s{args.sigma}-{params}.faiss"
     if hpath.exists():
         hnsw = DenseIndex.load(hpath)
         hnsw_s = float((out / (hpath.name + ".seconds")).read_text())
-        log(f"HNSW {n:,}: reused {hpath.name} (built in {hnsw_s:.0f} s)")
+        log(f"{ann} {n:,}: reused {hpath.name} (built in {hnsw_s:.0f} s)")
     else:
-        log(f"HNSW {n:,}: building (M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}) ...")
+        log(f"{ann} {n:,}: building ({params}) ...")
         ctx.set_threads(0)  # build with the library's default threads, as ingest does
         t = time.perf_counter()
-        vw.rebuild("hnsw")
+        vw.rebuild(args.ann)
         hnsw_s = time.perf_counter() - t
         ctx.set_threads(args.threads)
         hnsw = vw.store
         faiss.write_index(hnsw.index, str(hpath))
         (out / (hpath.name + ".seconds")).write_text(str(hnsw_s))
-        log(f"HNSW {n:,}: built in {hnsw_s:.0f} s")
+        log(f"{ann} {n:,}: built in {hnsw_s:.0f} s")
     del vw
     build_rows.append((f"{n:,}", flat_s, hnsw_s, hnsw_s / flat_s))
-    r["build_s"] = {"flat": flat_s, "hnsw": hnsw_s}
+    r["build_s"] = {"flat": flat_s, args.ann: hnsw_s}
     bare_flat = faiss.downcast_index(flat.index.index)
     bare_hnsw = faiss.downcast_index(hnsw.index.index)
     res: dict[str, list[float]] = {}
@@ -178,13 +181,23 @@ def bench_size(n, ctx) -> dict:
     )
     res["exact: `DenseIndex.search` (flat)"] = latencies_ms(lambda i: flat.search(Q[i], 10), idx, args.passes)
     truth = [[i for i, _ in flat.search(q, 10)] for q in Q]
-    default_ef = DenseIndex(faiss.IndexFlatIP(1)).ef_search  # whatever DenseIndex uses today
-    efs = sorted(set(efs) | {default_ef})
+    # the knob swept: efSearch (HNSW) or nprobe (IVF); its default is whatever DenseIndex uses today
+    default_ef = hnsw.ef_search if args.ann == "hnsw" else hnsw.nprobe
+    knob = "efSearch" if args.ann == "hnsw" else "nprobe"
+    efs = sorted(set(efs if args.ann == "hnsw" else ctx.nprobes) | {default_ef})
+
+    def set_knob(v: int) -> None:
+        if args.ann == "hnsw":
+            hnsw.ef_search = v
+            bare_hnsw.hnsw.efSearch = v
+        else:
+            hnsw.probe = v
+            bare_hnsw.nprobe = v
+
     for ef in efs:
-        hnsw.ef_search = ef
+        set_knob(ef)
         got = [[i for i, _ in hnsw.search(q, 10)] for q in Q]
         ms = latencies_ms(lambda i: hnsw.search(Q[i], 10), idx, args.passes)
-        bare_hnsw.hnsw.efSearch = ef
         ms_bare = latencies_ms(lambda i: bare_hnsw.search(Q[i][None], 10), idx, args.passes)
         rec = recall_at(10, got, truth)
         # The same overlap counted in distinct real passages: a miss that returned another noisy copy of
@@ -203,10 +216,10 @@ def bench_size(n, ctx) -> dict:
         r.setdefault("recall_real_passages", {})[ef] = rec_real
         recall_rows.append((f"{n:,}", ef, rec, rec_real, pct(ms, 50), pct(ms, 95), pct(ms_bare, 50)))
         if ef == default_ef:
-            res[f"HNSW: `DenseIndex.search` efSearch {ef} (its default)"] = ms
-            res[f"bare FAISS `IndexHNSWFlat.search` efSearch {ef}"] = ms_bare
-    hnsw.ef_search = default_ef
-    bare_hnsw.hnsw.efSearch = default_ef
+            res[f"{ann}: `DenseIndex.search` {knob} {ef} (its default)"] = ms
+            res[f"bare FAISS `{type(bare_hnsw).__name__}.search` {knob} {ef}"] = ms_bare
+    set_knob(default_ef)
+    hnsw.probe = None
 
     # -- filtered: a random 10 % of the ids -------------------------------------------------------------
     rng = np.random.default_rng(7)
@@ -215,7 +228,7 @@ def bench_size(n, ctx) -> dict:
     res["exact filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
         lambda i: flat.search(Q[i], 10, allowed=allowed), idx, args.passes
     )
-    res["HNSW filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
+    res[f"{ann} filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
         lambda i: hnsw.search(Q[i], 10, allowed=allowed), idx, args.passes
     )
     sel_params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed_arr - 1))  # inner ids are 0-based
@@ -225,7 +238,7 @@ def bench_size(n, ctx) -> dict:
     ftruth = [[i for i, _ in flat.search(q, 10, allowed=allowed)] for q in Q]
     fgot = [[i for i, _ in hnsw.search(q, 10, allowed=allowed)] for q in Q]
     r["recall"]["filtered_hnsw_default_ef"] = recall_at(10, fgot, ftruth)
-    filtered_path = "exact subset" if len(allowed) <= EXACT_FILTER_LIMIT else "HNSW + IDSelectorBatch"
+    filtered_path = "exact subset" if len(allowed) <= EXACT_FILTER_LIMIT else f"{ann} + IDSelectorBatch"
 
     base_key = "bare FAISS `IndexFlatIP.search`"
     b50, b95 = pct(res[base_key], 50), pct(res[base_key], 95)
@@ -238,7 +251,7 @@ def bench_size(n, ctx) -> dict:
             ctx.set_threads(threads)
             for what, fn in (
                 ("exact `DenseIndex.search`", lambda i: flat.search(Q[i], 10)),
-                (f"HNSW `DenseIndex.search` efSearch {default_ef}", lambda i: hnsw.search(Q[i], 10)),
+                (f"{ann} `DenseIndex.search` {knob} {default_ef}", lambda i: hnsw.search(Q[i], 10)),
             ):
                 ms = latencies_ms(fn, idx[:20], args.passes)
                 ctx.thread_rows.append((f"{n:,}", what, threads or "default", pct(ms, 50), pct(ms, 95)))
@@ -253,13 +266,13 @@ def bench_size(n, ctx) -> dict:
                 f"building the keyword index of {n:,} passages for the hybrid runs (reused by query_keyword.py)"
             )
         folder, _ = build_claims_keyword_index(out, n, groups)
-        product_kind = "hnsw" if n >= HNSW_THRESHOLD else "flat"
+        product_kind = args.ann if n >= ANN_THRESHOLD else "flat"
         with Searcher(folder) as se:
             schema = se.ix.schema
             meta = getattr(se.manifest, "metadata_fields", ())
             hy: dict[str, list[float]] = {}
             kq = range(len(KEYWORD_QUERIES))
-            for kind, store in (("flat", flat), ("hnsw", hnsw)):
+            for kind, store in (("flat", flat), (args.ann, hnsw)):
                 se._dense = store  # the store under test, in place of the (absent) vectors file
 
                 # Searcher.search, the library path: the untimed warm-up pass fills encode_query's
@@ -326,7 +339,14 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100, help="CheckThat train tweets used as queries")
     ap.add_argument("--sigma", type=float, default=0.02, help="noise of the synthetic copies, per dimension")
     ap.add_argument("--passes", type=int, default=3, help="timed passes per query (median taken)")
-    ap.add_argument("--ef", default="64,128,256,512", help="efSearch values to sweep")
+    ap.add_argument("--ef", default="64,128,256,512", help="efSearch values to sweep (--ann hnsw)")
+    ap.add_argument("--nprobe", default="32,64,128,256,512", help="nprobe values to sweep (--ann ivf)")
+    ap.add_argument(
+        "--ann",
+        choices=("ivf", "hnsw"),
+        default="ivf",
+        help="approximate store to measure (the product's: ivf)",
+    )
     ap.add_argument(
         "--hybrid-tweets", type=int, default=20, help="tweets also run as hybrid queries (0: none)"
     )
@@ -354,6 +374,12 @@ def main() -> None:
 
     from index.embed import Embedder
     from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_THRESHOLD
+
+    ann_desc = (
+        f"HNSW M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}"
+        if args.ann == "hnsw"
+        else "IVF-Flat, nlist = the power of two nearest 4 sqrt(n), k-means on 40 points a list"
+    )
 
     default_threads = (torch.get_num_threads(), faiss.omp_get_max_threads())
 
@@ -404,6 +430,7 @@ def main() -> None:
         groups=groups,
         fp=fp,
         efs=efs,
+        nprobes=[int(e) for e in args.nprobe.split(",") if e],
         Q=Q,
         qvecs=qvecs,
         kvecs=kvecs,
@@ -425,18 +452,19 @@ def main() -> None:
     )
     print(
         f"Vectors beyond the {nb:,} real passages are synthetic: real vectors + gaussian noise "
-        f"(sigma {args.sigma} per dimension), re-normalised. HNSW M={HNSW_M}, efConstruction="
-        f"{HNSW_EF_CONSTRUCTION}; product threshold flat -> HNSW at {HNSW_THRESHOLD:,} vectors. "
+        f"(sigma {args.sigma} per dimension), re-normalised. Approximate store: {ann_desc}; product "
+        f"threshold flat -> IVF at {HNSW_THRESHOLD:,} vectors. "
         f"Ratios are against bare FAISS `IndexFlatIP` at the same size, same run. Threads (torch, FAISS): "
         f"{torch.get_num_threads()}, {faiss.omp_get_max_threads()}.\n"
     )
     print(md_table(["vectors", "method", "p50 ms", "p95 ms", "p50 / bare flat", "p95 / bare flat"], lat_rows))
-    print("\nHNSW recall@10 against exact search (same queries) by efSearch:\n")
+    knob = "efSearch" if args.ann == "hnsw" else "nprobe"
+    print(f"\n{args.ann.upper()} recall@10 against exact search (same queries) by {knob}:\n")
     print(
         md_table(
             [
                 "vectors",
-                "efSearch",
+                knob,
                 "recall@10",
                 "recall@10, distinct real passages",
                 "p50 ms",
@@ -448,7 +476,7 @@ def main() -> None:
     )
     for n, r in results.items():
         print(
-            f"\n{int(n):,}: filtered (10 %) HNSW path = {r['filtered_hnsw_path']}, recall@10 vs exact filtered "
+            f"\n{int(n):,}: filtered (10 %) {args.ann.upper()} path = {r['filtered_hnsw_path']}, recall@10 vs exact filtered "
             f"{r['recall']['filtered_hnsw_default_ef']:.3f}"
         )
     if thread_rows:
@@ -458,7 +486,8 @@ def main() -> None:
         )
         print(md_table(["vectors", "what", "threads", "p50 ms", "p95 ms"], thread_rows))
     print("\nBuild (seconds):\n")
-    print(md_table(["vectors", "flat add", "HNSW rebuild", "HNSW / flat"], build_rows))
+    a = args.ann.upper()
+    print(md_table(["vectors", "flat add", f"{a} rebuild", f"{a} / flat"], build_rows))
     if hybrid_rows:
         print(
             f"\n### Hybrid query latency (warm, {len(KEYWORD_QUERIES)} keyword-bench queries incl. 4 filtered; "
@@ -466,12 +495,13 @@ def main() -> None:
         )
         print(md_table(["passages", "step", "p50 ms", "p95 ms"], hybrid_rows))
     need = {}
+    knobs = sorted({k for r in results.values() for k in r["recall"] if isinstance(k, int)})
     for n, r in results.items():
-        ok = [ef for ef in efs if r["recall"].get(ef, 0) >= 0.98]
+        ok = [ef for ef in knobs if r["recall"].get(ef, 0) >= 0.98]
         need[n] = min(ok) if ok else None
     print(
-        "\nefSearch needed for recall@10 >= 0.98: "
-        + ", ".join(f"{int(n):,}: {e if e else f'> {max(efs)}'}" for n, e in need.items())
+        f"\n{knob} needed for recall@10 >= 0.98: "
+        + ", ".join(f"{int(n):,}: {e if e else f'> {max(knobs)}'}" for n, e in need.items())
         + f". Peak RSS {peak_rss_mb():,.0f} MB."
     )
     print(f"\n`{command_line()}` (product sources {CODE_VERSION})")
@@ -483,7 +513,9 @@ def main() -> None:
             "real_passages": nb,
             "sigma": args.sigma,
             "queries": len(Q),
-            "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "threshold": HNSW_THRESHOLD},
+            "ann": args.ann,
+            "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION},
+            "threshold": HNSW_THRESHOLD,
             "query_embedding": {"tweets": summary(emb_tweets), "keyword_queries": summary(emb_kw)},
             "ef_needed_for_0.98": need,
             "results": results,

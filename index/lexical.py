@@ -12,6 +12,7 @@ from whoosh.query import NumericRange
 
 from index.analysis import build_schema, metadata_field_name, metadata_value, source_key
 from index.errors import IndexCorruptError
+from index.impacts import sync_impacts
 from search import whoosh_patch
 
 
@@ -100,6 +101,7 @@ class LexicalWriter:
         if self._writer is not None:
             self._writer.commit()
             self._writer = None
+            sync_impacts(self.ix)
 
     def cancel(self) -> None:
         if self._writer is not None:

@@ -56,9 +56,11 @@ def check_index(index_dir: Path) -> dict[str, Any]:
     from whoosh.query import NumericRange
 
     from search.dense import FIELD_SHIFT, PID_MASK, DenseIndex
+    from search.impacts import ImpactIndex
     from search.lexical import open_lexical_readonly, pid_column
 
     problems: list[str] = []
+    notes: list[str] = []  # no disagreement, but worth knowing
     m = read_manifest(index_dir)
     d = Path(index_dir)
     cat = CatalogReader(d / CATALOG, m.generation)
@@ -88,6 +90,11 @@ def check_index(index_dir: Path) -> dict[str, Any]:
             # was interrupted (the next writer removes them): not part of this generation.
             uncommitted = {int(col[n]) for n in NumericRange("gen", m.generation + 1, None).docs(s)}
             lexical_ids -= uncommitted
+            if s.doc_count_all() and ImpactIndex.open(s, d / m.lexical_dir) is None:
+                notes.append(
+                    "keyword impact arrays are missing or stale: keyword search falls back to Whoosh "
+                    "(same ranking, slower at scale); the next ingest or `claims repair` writes them"
+                )
     except ClaimsError as e:
         problems.append(str(e))
         lexical_ids = set()
@@ -133,6 +140,7 @@ def check_index(index_dir: Path) -> dict[str, Any]:
         "ok": not problems,
         "passages": len(catalog_ids),
         "problems": problems,
+        "notes": notes,
         "generation": m.generation,
         "uncommitted": len(uncommitted),
     }

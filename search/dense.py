@@ -1,8 +1,9 @@
 """Read side of the FAISS vector store: load a generation's file, search with filters.
 
 Vectors are L2-normalised float32 in an ``IndexIDMap2`` keyed by passage id, inner product
-(cosine). Exact (``IndexFlatIP``) while small; HNSW past a measured size threshold. HNSW cannot
-remove vectors, so removed ids are tombstones, stored beside the index and excluded at search time.
+(cosine). Exact (``IndexFlatIP``) while small; IVF (``IndexIVFFlat``) past a measured size threshold
+(HNSW stores of older versions are still read). Approximate stores keep removed ids as tombstones,
+stored beside the index and excluded at search time, until a rebuild.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def field_vector_id(first_pid: int, field_no: int) -> int:
 # HNSW search breadth: recall@10 against exact search on real tweet queries was 0.90 at 128 and 0.99
 # at 512 on 100k vectors (~1.5 ms a query), but 0.83 at 1M (bench/query_semantic.py).
 EF_SEARCH = 512
+NPROBE_DIVISOR = 16
 
 
 def single_query_threads() -> None:
@@ -58,6 +60,7 @@ class DenseIndex:
         self.index = index
         self.tombstones = tombstones if tombstones is not None else np.zeros(0, dtype=np.int64)
         self.ef_search = ef_search
+        self.probe: int | None = None  # IVF lists per query; None: ``nprobe``'s default
 
     @classmethod
     def empty(cls, dimension: int) -> DenseIndex:
@@ -94,7 +97,19 @@ class DenseIndex:
     @property
     def kind(self) -> str:
         inner = self.faiss.downcast_index(self.index.index)
-        return "hnsw" if isinstance(inner, self.faiss.IndexHNSW) else "flat"
+        if isinstance(inner, self.faiss.IndexHNSW):
+            return "hnsw"
+        return "ivf" if isinstance(inner, self.faiss.IndexIVF) else "flat"
+
+    @property
+    def nlist(self) -> int:
+        return int(self.faiss.downcast_index(self.index.index).nlist) if self.kind == "ivf" else 0
+
+    @property
+    def nprobe(self) -> int:
+        """IVF lists searched per query: a sixteenth of them (256 of 4096 at 1M vectors gave
+        recall@10 0.99 against exact search, 128 gave 0.94; bench/query_semantic.py)."""
+        return max(1, self.nlist // NPROBE_DIVISOR)
 
     @property
     def ntotal(self) -> int:
@@ -126,7 +141,7 @@ class DenseIndex:
                 ids = ids[~np.isin(ids, self.tombstones)]
             if len(ids) == 0:
                 return []
-            if self.kind == "hnsw" and len(ids) <= EXACT_FILTER_LIMIT:
+            if self.kind != "flat" and len(ids) <= EXACT_FILTER_LIMIT:
                 return self._exact_subset(q[0], ids, k)
         sel = None
         if allowed is not None:
@@ -136,6 +151,10 @@ class DenseIndex:
             sel = not_dead if sel is None else faiss.IDSelectorAnd(sel, not_dead)
         if self.kind == "hnsw":
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            if sel is not None:
+                params.sel = sel
+        elif self.kind == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=self.probe or self.nprobe)
             if sel is not None:
                 params.sel = sel
         else:

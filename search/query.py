@@ -151,9 +151,17 @@ def conjunctive(q: query.Query) -> query.Query | None:
     OR over text and title; ``y OR z`` stays one clause). Explicit operators alone, or a single
     clause, have no AND form.
     """
-    if isinstance(q, query.Or) and getattr(q, "scale", None) == OR_COORD and len(q.subqueries) > 1:
-        return query.And(list(q.subqueries)).normalize()
-    return None
+    if not (isinstance(q, query.Or) and getattr(q, "scale", None) == OR_COORD and len(q.subqueries) > 1):
+        return None
+    kids = [_exclude_nots(c) for c in q.subqueries]
+    nots = [c.query for c in kids if isinstance(c, query.Not)]
+    rest = [c for c in kids if not isinstance(c, query.Not)]
+    if len(rest) < 2:
+        return None  # one clause (``a NOT b``): its AND form is the query itself
+    conj = query.And(rest).normalize()
+    if nots:
+        conj = query.AndNot(conj, nots[0] if len(nots) == 1 else query.Or(nots))
+    return conj
 
 
 def conjunctive_query(
@@ -232,21 +240,33 @@ class Filters:
             out.append((key.strip(), value.strip()))
         return out
 
-    def to_query(self, schema: Schema, metadata_fields: Iterable[str] = ()) -> query.Query | None:
-        parts: list[query.Query] = []
-        if self.since or self.until:
-            start = _date(self.since, "--since") if self.since else None
-            end = _date(self.until, "--until", end=True) if self.until else None
-            parts.append(query.DateRange("date", start, end))
-        if self.sources:
-            parts.append(query.Or([query.Term("source_id", source_key(s)) for s in self.sources]))
+    def dates(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """``--since`` / ``--until`` as an inclusive range (``--until`` to the end of its day)."""
+        start = _date(self.since, "--since") if self.since else None
+        end = _date(self.until, "--until", end=True) if self.until else None
+        return start, end
+
+    def source_keys(self) -> list[str]:
+        return [source_key(s) for s in self.sources]
+
+    def where_queries(self, metadata_fields: Iterable[str] = ()) -> list[query.Query]:
+        out = []
         for key, value in self.where:
             name = key if key in ("article_id", "url") else metadata_field_name(key)
             if name not in ("article_id", "url") and metadata_key(key) not in set(metadata_fields):
                 raise QuerySyntaxError(
                     f"--where {key}={value}: no metadata field {key!r} in this index; `claims stats` lists them"
                 )
-            parts.append(query.Term(name, value.lower() if name not in ("article_id", "url") else value))
+            out.append(query.Term(name, value.lower() if name not in ("article_id", "url") else value))
+        return out
+
+    def to_query(self, schema: Schema, metadata_fields: Iterable[str] = ()) -> query.Query | None:
+        parts: list[query.Query] = []
+        if self.since or self.until:
+            parts.append(query.DateRange("date", *self.dates()))
+        if self.sources:
+            parts.append(query.Or([query.Term("source_id", k) for k in self.source_keys()]))
+        parts.extend(self.where_queries(metadata_fields))
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else query.And(parts)

@@ -88,6 +88,7 @@ class Searcher:
         self._embedder = None
         self._whoosh = None
         self._pid_col = None
+        self._impacts: Any = False  # False: not opened yet; None: Whoosh answers every query
 
     def _pin_vectors(self) -> tuple[Any, Any] | None:
         """Open this generation's vector files now (cheap; FAISS is loaded on first use): the writer
@@ -180,6 +181,26 @@ class Searcher:
         _ = self.ix  # the searcher is opened with the index
         return self._whoosh
 
+    @property
+    def impacts(self):
+        """The numpy BM25F evaluator over this searcher's segments (``search.impacts``), or None."""
+        if self._impacts is False:
+            from search.impacts import ImpactIndex
+
+            self._impacts = ImpactIndex.open(self.whoosh, self.dir / self.manifest.lexical_dir)
+        return self._impacts
+
+    def _filter_masks(self, filters: Filters):
+        from whoosh.util.times import datetime_to_long
+
+        start, end = filters.dates()
+        return self.impacts.filter_masks(
+            datetime_to_long(start) if start else None,
+            datetime_to_long(end) if end else None,
+            filters.source_keys(),
+            filters.where_queries(self.manifest.metadata_fields),
+        )
+
     def keyword_run(
         self, q, depth: int | None, filters: Filters, operator: str = "auto", conj=None
     ) -> list[tuple[int, float]]:
@@ -191,11 +212,18 @@ class Searcher:
         answers, so passages with most of the terms are never dropped. ``"or"``: only the OR query.
         ``conj`` is the AND form (``search.query.conjunctive``); None: derived from a literal ``q``.
         """
+        if operator == "auto" and depth and conj is None:
+            conj = conjunctive(q)
+        if self.impacts is not None:
+            from search.impacts import Unsupported
+
+            try:
+                return self._keyword_numpy(q, depth, filters, operator, conj)
+            except Unsupported:
+                pass  # a phrase, wildcard, other field...: Whoosh ranks it the same way, slower
         s = self.whoosh
         fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields) if filters else None
         results = None
-        if operator == "auto" and depth and conj is None:
-            conj = conjunctive(q)
         if operator == "auto" and depth and conj is not None:
             results = s.search(conj, limit=depth, filter=fq)
             if results.scored_length() < depth:
@@ -205,10 +233,26 @@ class Searcher:
         col = self._pid_col
         return [(int(col[hit.docnum]), float(hit.score)) for hit in results]
 
+    def _keyword_numpy(self, q, depth, filters, operator, conj) -> list[tuple[int, float]]:
+        """``keyword_run`` over the impact arrays: same matches, scores and order as Whoosh's."""
+        imp = self.impacts
+        masks = self._filter_masks(filters) if filters else None
+        hits = None
+        if operator == "auto" and depth and conj is not None:
+            hits = imp.top(conj, depth, masks)
+            if len(hits) < depth:
+                hits = None
+        if hits is None:
+            hits = imp.top(q, depth, masks)
+        pids = imp.pids([d for d, _ in hits])
+        return [(p, s) for p, (_, s) in zip(pids, hits, strict=True)]
+
     def allowed_ids(self, filters: Filters) -> set[int] | None:
-        """The passage ids a filter admits (the same Whoosh filter query the keyword leg uses)."""
+        """The passage ids a filter admits (the same filter the keyword leg applies)."""
         if not filters:
             return None
+        if self.impacts is not None:
+            return set(self.impacts.allowed_pids(self._filter_masks(filters)).tolist())
         fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields)
         s = self.whoosh
         return {int(self._pid_col[d]) for d in fq.docs(s)}
