@@ -21,6 +21,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from search.fusion import AROUND_DAYS, AROUND_WEIGHT  # stdlib only: keeps the CLI's start-up light
+
 app = typer.Typer(
     name="claims",
     help="Search engine over military and geopolitical claims: ingest articles, search, find similar claims.",
@@ -121,6 +123,20 @@ CleanOpt = Annotated[
         "--clean/--no-clean", help="Strip links, @handles, #tags and tweet signatures from claim text."
     ),
 ]
+AroundOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--around",
+        help="Prefer passages dated near the day the claim was made: YYYY-MM-DD, 'auto' (the date a pasted "
+        "tweet's signature carries) or 'off'. Batch files may give each query its date as a third column.",
+    ),
+]
+AroundDaysOpt = Annotated[
+    float, typer.Option("--around-days", min=0.001, help="Days away at which the date leg scores half.")
+]
+AroundWeightOpt = Annotated[
+    float, typer.Option("--around-weight", min=0.0, help="Weight of the date leg in the fusion.")
+]
 GroupOpt = Annotated[
     GroupBy, typer.Option("--group-by", help="Rank passages, or articles by their best passage.")
 ]
@@ -218,6 +234,9 @@ def _options(**kw) -> Any:
         explain=kw.pop("explain", False),
         clean=kw.pop("clean", False),
         operator=kw.pop("operator", Operator.auto).value,
+        around=kw.pop("around", None),
+        around_days=kw.pop("around_days", AROUND_DAYS),
+        around_weight=kw.pop("around_weight", AROUND_WEIGHT),
     )
 
 
@@ -415,6 +434,9 @@ def search(
     literal: LiteralOpt = False,
     operator: OperatorOpt = Operator.auto,
     clean: CleanOpt = False,
+    around: AroundOpt = None,
+    around_days: AroundDaysOpt = AROUND_DAYS,
+    around_weight: AroundWeightOpt = AROUND_WEIGHT,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
     quiet: QuietOpt = False,
@@ -440,7 +462,7 @@ def search(
     opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES})
     with Searcher(index, model=model) as s:
         if queries is not None:
-            _batch(s, queries, opts, fmt, lambda text: s.search(text, opts), quiet)
+            _batch(s, queries, opts, fmt, lambda text, o: s.search(text, o), quiet)
             return
         if not query:
             _fail("give a QUERY, or --queries FILE.tsv for a batch run")
@@ -450,6 +472,9 @@ def search(
 
 
 _OPTION_NAMES = {
+    "around",
+    "around_days",
+    "around_weight",
     "mode",
     "limit",
     "offset",
@@ -473,18 +498,22 @@ _OPTION_NAMES = {
 }
 
 
-def _batch(searcher, path: Path, opts, fmt: RunFormat, run: Callable[[str], Any], quiet: bool) -> None:
-    """One process, many queries: TREC run or JSON Lines on stdout."""
-    from search.evaluate import read_queries
+def _batch(searcher, path: Path, opts, fmt: RunFormat, run: Callable[[str, Any], Any], quiet: bool) -> None:
+    """One process, many queries: TREC run or JSON Lines on stdout. A query line's optional third column
+    (``qid<TAB>text<TAB>YYYY-MM-DD``) is that query's ``--around`` date."""
+    import dataclasses
+
+    from search.evaluate import read_queries, read_query_dates
 
     try:
         queries = read_queries(path)
+        dates = read_query_dates(path)
     except (OSError, ValueError) as e:
         _fail(f"--queries {path}: {e}")
     key = "article_id" if opts.group_by == "article" else "passage_id"
     n_hits = 0
     for qid, text in queries.items():
-        hits = run(text).hits
+        hits = run(text, dataclasses.replace(opts, around=dates[qid]) if qid in dates else opts).hits
         n_hits += len(hits)
         for h in hits:
             if fmt == RunFormat.trec:
@@ -514,6 +543,9 @@ def similar(
     where: WhereOpt = None,
     operator: OperatorOpt = Operator.auto,
     clean: CleanOpt = True,
+    around: AroundOpt = "auto",
+    around_days: AroundDaysOpt = AROUND_DAYS,
+    around_weight: AroundWeightOpt = AROUND_WEIGHT,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
     quiet: QuietOpt = False,
@@ -537,7 +569,7 @@ def similar(
     opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES})
     with Searcher(index, model=model) as s:
         if queries is not None:
-            _batch(s, queries, opts, fmt, lambda text: s.similar(text, opts=opts), quiet)
+            _batch(s, queries, opts, fmt, lambda text, o: s.similar(text, opts=o), quiet)
             return
         if claim is None and passage_id is None:
             _fail("give a CLAIM text or --id PASSAGE_ID")
@@ -566,6 +598,9 @@ def export(
     where: WhereOpt = None,
     literal: LiteralOpt = False,
     operator: OperatorOpt = Operator.auto,
+    around: AroundOpt = None,
+    around_days: AroundDaysOpt = AROUND_DAYS,
+    around_weight: AroundWeightOpt = AROUND_WEIGHT,
     depth: DepthOpt = 100,
     fusion: FusionOpt = DEFAULT_FUSION,
     rrf_k: RrfKOpt = DEFAULT_RRF_K,
@@ -738,6 +773,9 @@ def evaluate(
     sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep fusion methods and parameters.")] = False,
     operator: OperatorOpt = Operator.auto,
     clean: CleanOpt = True,
+    around: AroundOpt = None,
+    around_days: AroundDaysOpt = AROUND_DAYS,
+    around_weight: AroundWeightOpt = AROUND_WEIGHT,
     as_json: JsonOpt = False,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
@@ -762,6 +800,9 @@ def evaluate(
         group_by=group_by,
         operator=operator,
         clean=clean,
+        around=around,
+        around_days=around_days,
+        around_weight=around_weight,
     )
     table = run_eval(index, queries, qrels, modes, opts, sweep=sweep, model=model)
     if as_json:

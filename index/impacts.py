@@ -30,14 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-IMPACT_DIR = "impacts"
-FORMAT = 1
-FIELDS = ("text", "title")
-NO_DATE = np.iinfo(np.int64).min
-
-
-def segment_ids(reader) -> list[str]:
-    return [r.segment().segment_id() for r, _ in reader.leaf_readers()] if reader.doc_count_all() else []
+from search.impacts import FIELDS, FORMAT, IMPACT_DIR, NO_DATE
 
 
 def sync_impacts(ix) -> int:
@@ -52,7 +45,7 @@ def sync_impacts(ix) -> int:
             seg_id = leaf.segment().segment_id()
             live.add(seg_id)
             dest = root / seg_id
-            if (dest / "meta.json").exists():
+            if _current(dest):
                 continue
             write_segment(leaf, ix.schema, dest)
             written += 1
@@ -61,6 +54,13 @@ def sync_impacts(ix) -> int:
             if child.name not in live:
                 shutil.rmtree(child, ignore_errors=True)
     return written
+
+
+def _current(dest: Path) -> bool:
+    try:
+        return json.loads((dest / "meta.json").read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError):
+        return False
 
 
 def write_segment(reader, schema, dest: Path) -> None:

@@ -23,6 +23,7 @@ relevant when its relevance is >= 1.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -45,13 +46,26 @@ def _lines(path: str | Path) -> Iterator[tuple[str, int, str]]:
                 yield str(path), n, line
 
 
+_DATE_COLUMN = re.compile(r"\t(\d{4}-\d{2}-\d{2})\s*$")
+
+
 def read_queries(path: str | Path) -> dict[str, str]:
-    """Read ``qid<TAB>text`` lines, split on the first tab only.
+    """Read ``qid<TAB>text[<TAB>YYYY-MM-DD]`` lines: split on the first tab; a last tab-separated
+    column that is an ISO date is the query's date (``read_query_dates``), not part of its text.
 
     Raises:
         ValueError: A line without a tab, or a repeated qid (the message names ``file:line``).
     """
-    queries: dict[str, str] = {}
+    return {qid: text for qid, (text, _) in _query_lines(path).items()}
+
+
+def read_query_dates(path: str | Path) -> dict[str, str]:
+    """``{qid: YYYY-MM-DD}`` for the query lines of ``path`` that end with a date column."""
+    return {qid: date for qid, (_, date) in _query_lines(path).items() if date}
+
+
+def _query_lines(path: str | Path) -> dict[str, tuple[str, str | None]]:
+    queries: dict[str, tuple[str, str | None]] = {}
     for name, n, line in _lines(path):
         qid, tab, text = line.partition("\t")
         if not tab:
@@ -59,7 +73,9 @@ def read_queries(path: str | Path) -> dict[str, str]:
         qid = qid.strip()
         if qid in queries:
             raise ValueError(f"{name}:{n}: query id {qid!r} appears twice")
-        queries[qid] = text.strip()
+        m = _DATE_COLUMN.search(text)
+        date = m.group(1) if m else None
+        queries[qid] = ((text[: m.start()] if m else text).strip(), date)
     return queries
 
 

@@ -6,13 +6,14 @@ of those two runs, so a sweep over methods and parameters costs no extra searchi
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from search.evaluate import evaluate, read_qrels, read_queries
-from search.fusion import fuse
-from search.query import literal_query
+from search.evaluate import evaluate, read_qrels, read_queries, read_query_dates
+from search.fusion import date_leg, fuse
+from search.query import literal_query, resolve_around
 from search.searcher import Searcher, SearchOptions
 
 Run = list[tuple[int, float]]
@@ -97,6 +98,13 @@ def run_eval(
     queries = read_queries(queries_path)
     qrels = read_qrels(qrels_path)
     queries = {q: t for q, t in queries.items() if q in qrels}
+    # The day each claim was made: the file's date column, else --around (``auto``: from the raw text,
+    # before cleaning strips a tweet's signature).
+    dates = read_query_dates(queries_path)
+    around = {q: dates.get(q) or resolve_around(opts.around, t) for q, t in queries.items()}
+    if opts.around == "off":
+        around = {}
+    around = {q: d for q, d in around.items() if d}
     with Searcher(index_dir, model=model) as s:
         legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
         runs = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean, operator=opts.operator)
@@ -104,17 +112,66 @@ def run_eval(
         rows = s.catalog.passages(pids)
     key = "article_id" if opts.group_by == "article" else "passage_id"
     doc_of = {pid: str(r[key]) for pid, r in rows.items()}
+    passage_dates = {pid: r["date"] for pid, r in rows.items()}
     table: dict[str, dict[str, float]] = {}
     for mode in modes:
         if mode in ("keyword", "semantic"):
             table[mode] = evaluate({q: to_docs(runs[mode][q], doc_of) for q in queries}, qrels)
     if "hybrid" in modes:
+        date_runs = {
+            q: date_leg(
+                {p for leg in ("keyword", "semantic") for p, _ in runs[leg][q]},
+                passage_dates,
+                dt.date.fromisoformat(d),
+                opts.around_days,
+            )
+            for q, d in around.items()
+        }
         for name, cfg in configurations(opts, sweep).items():
-            cfg = dict(cfg)
-            method = cfg.pop("method")
-            fused = {
-                q: to_docs(fuse([runs["keyword"][q], runs["semantic"][q]], method=method, **cfg), doc_of)
-                for q in queries
-            }
-            table[name] = evaluate(fused, qrels)
+            variants = [(name, False)]
+            if date_runs:  # with the date leg (queries that have a date), and without it
+                variants = [(f"{name} + date", True), (name, False)]
+            for label, with_date in variants:
+                table[label] = evaluate(
+                    {
+                        q: to_docs(_fuse(cfg, runs, q, date_runs if with_date else {}, opts), doc_of)
+                        for q in queries
+                    },
+                    qrels,
+                )
+        if sweep and around:  # the date leg's own parameters, around the chosen fusion
+            import dataclasses
+
+            base = configurations(opts, False)["hybrid"]
+            for days in AROUND_DAYS_SWEEP:
+                dated = {
+                    q: date_leg(
+                        {p for leg in ("keyword", "semantic") for p, _ in runs[leg][q]},
+                        passage_dates,
+                        dt.date.fromisoformat(d),
+                        days,
+                    )
+                    for q, d in around.items()
+                }
+                for w in AROUND_WEIGHT_SWEEP:
+                    o = dataclasses.replace(opts, around_weight=w)
+                    table[f"hybrid + date {days:g}d w={w:g}"] = evaluate(
+                        {q: to_docs(_fuse(base, runs, q, dated, o), doc_of) for q in queries}, qrels
+                    )
     return table
+
+
+AROUND_DAYS_SWEEP = (5, 7, 10, 14, 21, 30, 90)
+AROUND_WEIGHT_SWEEP = (0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def _fuse(
+    cfg: dict[str, Any], runs: dict[str, dict[str, Run]], q: str, date_runs: dict[str, Run], opts
+) -> Run:
+    cfg = dict(cfg)
+    method = cfg.pop("method")
+    legs = [runs["keyword"][q], runs["semantic"][q]]
+    if q in date_runs:
+        legs.append(date_runs[q])
+        cfg["weights"] = [*cfg["weights"], opts.around_weight]
+    return fuse(legs, method=method, **cfg)

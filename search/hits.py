@@ -6,7 +6,7 @@ JSON Lines schema of ``claims search --json`` (one object a line, best first)::
     article_id   str      the article's stable id
     rank         int      1-based rank in this result list
     score        float    the score the list is sorted by (fused score in hybrid mode)
-    scores       object   per-leg raw scores, e.g. {"keyword": 12.3, "semantic": 0.71}
+    scores       object   per-leg raw scores, e.g. {"keyword": 12.3, "semantic": 0.71} ("date" with --around)
     ranks        object   per-leg 1-based ranks, e.g. {"keyword": 1, "semantic": 4}
     text         str      the passage text (== article text[start:end])
     title        str      article title

@@ -6,7 +6,7 @@ gather the postings of each term, score them with Whoosh's BM25F (same idf, same
 byte-rounded field lengths, read from the same Whoosh searcher), combine them the way Whoosh's
 matchers do, and take the top k.
 
-Supported: trees of ``Term`` (text and title fields), ``Or`` (sum of scores; with ``scale``,
+Supported: trees of ``Term`` (text, title and context fields), ``Or`` (sum of scores; with ``scale``,
 Whoosh's coordination bonus ``CoordMatcher._sqr``), ``And`` (sum over passages matching every
 clause) and ``AndNot`` - the default operator's bag of words, ``AND``, ``OR``, ``NOT`` and their
 nesting. Anything else (phrases, wildcards, fuzzy terms, other fields, ranges) raises
@@ -24,8 +24,12 @@ from pathlib import Path
 import numpy as np
 from whoosh import query
 
-from index.impacts import FIELDS, FORMAT, IMPACT_DIR, NO_DATE
-
+# The on-disk format, written by ``index.impacts`` (which imports these, as index.vectors imports
+# search.dense): one folder per Whoosh segment under ``<lexical>/impacts/``.
+IMPACT_DIR = "impacts"
+FORMAT = 2
+FIELDS = ("text", "title", "context")  # the text fields bare words search (search.query.DEFAULT_FIELDS)
+NO_DATE = np.iinfo(np.int64).min
 K1 = 1.2  # whoosh.scoring.BM25F defaults, the weighting our searchers use
 B = 0.75
 

@@ -20,13 +20,40 @@ from whoosh.fields import Schema
 from index.analysis import claim_analyzer, metadata_field_name, metadata_key, source_key
 from index.errors import QuerySyntaxError
 
-DEFAULT_FIELDS = ("text", "title")
+DEFAULT_FIELDS = ("text", "title", "context")  # context: the embedded article fields but the title
 OR_COORD = 0.9
 
 
 _LINK = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+")
 # "— Jane Doe (@jdoe) January 8, 2020" at the end of a pasted tweet.
-_SIGNATURE = re.compile(r"\s[—–]\s+(?P<name>[^—–\n]{1,80}?)\s*\(@\w{1,30}\)\s*(?:\w+\.? \d{1,2}, \d{4})?\s*$")
+_SIGNATURE = re.compile(
+    r"\s[—–]\s+(?P<name>[^—–\n]{1,80}?)\s*\(@\w{1,30}\)\s*(?P<date>\w+\.? \d{1,2}, \d{4})?\s*$"
+)
+
+
+def claim_date(text: str) -> str | None:
+    """The day a pasted claim says it was made, as ``YYYY-MM-DD``: the date of a tweet's signature
+    ("— Jane Doe (@jdoe) January 8, 2020"); None when there is none."""
+    m = _SIGNATURE.search(text)
+    if not m or not m.group("date"):
+        return None
+    try:
+        return dt.datetime.strptime(m.group("date").replace(".", ""), "%B %d, %Y").date().isoformat()
+    except ValueError:
+        return None
+
+
+def resolve_around(value: str | None, text: str | None = None) -> str | None:
+    """``--around``: ``None``/``off`` -> None; ``auto`` -> ``claim_date(text)``; a date -> ``YYYY-MM-DD``.
+
+    Raises:
+        QuerySyntaxError: A value that is none of these.
+    """
+    if value is None or value == "off":
+        return None
+    if value == "auto":
+        return claim_date(text or "")
+    return _date(value, "--around").date().isoformat()
 
 
 def clean_claim_text(text: str) -> str:
@@ -99,7 +126,8 @@ def parse_query(
     _check_balance(text)
     try:
         # NOT is resolved before Whoosh flattens nested groups: "x OR (y NOT z)" keeps its brackets.
-        q = _exclude_nots(make_parser(schema, metadata_fields).parse(text, normalize=False)).normalize()
+        q = _exclude_nots(make_parser(schema, metadata_fields).parse(text, normalize=False))
+        q = _drop_phrases_without_positions(q, schema).normalize()
     except Exception as e:  # noqa: BLE001 - Whoosh raises bare Exceptions for bad dates etc.
         raise QuerySyntaxError(
             f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
@@ -110,6 +138,21 @@ def parse_query(
             "use --literal to search it as plain text"
         )
     return q
+
+
+def _drop_phrases_without_positions(q: query.Query, schema: Schema) -> query.Query:
+    """A phrase over the default fields becomes one phrase per field; ``context`` keeps no positions,
+    so its copy (which Whoosh would reject at search time) is dropped: the text and title ones stay."""
+    if isinstance(q, query.Phrase):
+        field = schema[q.fieldname] if q.fieldname in schema else None  # noqa: SIM401 - Schema has no .get
+        if field is not None and not field.format.supports("positions"):
+            return query.NullQuery
+        return q
+    if isinstance(q, query.compound.CompoundQuery):
+        out = copy.copy(q)  # keeps the coordination scale, which ``apply`` would drop
+        out.subqueries = [_drop_phrases_without_positions(c, schema) for c in q.subqueries]
+        return out
+    return q.apply(lambda child: _drop_phrases_without_positions(child, schema))
 
 
 def _exclude_nots(q: query.Query) -> query.Query:
@@ -171,7 +214,8 @@ def conjunctive_query(
     if literal:
         return conjunctive(literal_query(text))
     try:
-        return conjunctive(make_parser(schema, metadata_fields).parse(text, normalize=False))
+        parsed = make_parser(schema, metadata_fields).parse(text, normalize=False)
+        return conjunctive(_drop_phrases_without_positions(parsed, schema))
     except Exception:  # noqa: BLE001 - parse_query reports syntax errors; no AND form then
         return None
 

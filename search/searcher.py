@@ -20,6 +20,7 @@ import numpy as np
 from index.errors import ClaimsError, IndexCorruptError, ModelMismatchError, NotFoundError
 from index.manifest import CATALOG, Manifest, read_manifest
 from search.catalog import CatalogReader
+from search.fusion import AROUND_DAYS, AROUND_WEIGHT
 from search.hits import Hit
 from search.lexical import pid_column
 from search.query import (
@@ -31,6 +32,7 @@ from search.query import (
     literal_query,
     parse_query,
     positive_terms,
+    resolve_around,
 )
 
 MODES = ("hybrid", "keyword", "semantic")
@@ -58,6 +60,11 @@ class SearchOptions:
     explain: bool = False
     operator: str = "auto"  # keyword leg: "auto" (AND when it fills the depth, else OR) or "or"
     clean: bool = False  # strip links, handles and tweet signatures from claim text (``clean_claim_text``)
+    # A date-proximity leg (``search.fusion.date_leg``): None/"off", "auto" (the date a pasted tweet
+    # carries, ``search.query.claim_date``) or a date; resolved to YYYY-MM-DD before the legs run.
+    around: str | None = None
+    around_days: float = AROUND_DAYS
+    around_weight: float = AROUND_WEIGHT
 
 
 @dataclass
@@ -282,7 +289,7 @@ class Searcher:
     # -- queries --------------------------------------------------------------------------------
     def search(self, text: str, opts: SearchOptions | None = None) -> SearchResult:
         """Keyword, semantic or hybrid search for ``text``."""
-        opts = opts or SearchOptions()
+        opts = _resolved(opts or SearchOptions(), text)
         (q, conj), vector, text = self._prepare(text, opts)
         return self._run(q, vector, opts, query_text=text, conj=conj)
 
@@ -322,8 +329,15 @@ class Searcher:
             runs["semantic"] = self.semantic_run(vector, depths["semantic"], opts.filters, opts.threshold)
         seen = self._visible({i for run in runs.values() for i, _ in run}) - set(exclude)
         runs = {leg: [(i, s) for i, s in run if i in seen] for leg, run in runs.items()}
-        if len(runs) == 2:
-            fused = fuse([runs["keyword"], runs["semantic"]], method=opts.fusion, **_fusion_params(opts))
+        if opts.around and opts.around not in ("auto", "off") and seen:
+            import datetime as dt
+
+            from search.fusion import date_leg
+
+            dates = {i: r["date"] for i, r in self.catalog.passages(seen).items()}
+            runs["date"] = date_leg(seen, dates, dt.date.fromisoformat(opts.around), opts.around_days)
+        if len(runs) >= 2:
+            fused = fuse(list(runs.values()), method=opts.fusion, **_fusion_params(opts, list(runs)))
         else:
             fused = next(iter(runs.values()), [])
         return fused, runs
@@ -332,7 +346,7 @@ class Searcher:
         self, text: str | None = None, passage_id: int | None = None, opts: SearchOptions | None = None
     ) -> SearchResult:
         """Claims similar to ``text`` or to passage ``passage_id`` (which is left out of the results)."""
-        opts = opts or SearchOptions(cluster=True, clean=True)
+        opts = _resolved(opts or SearchOptions(cluster=True, clean=True, around="auto"), text)
         exclude: set[int] = set()
         if text and opts.clean:
             text = clean_claim_text(text)
@@ -384,6 +398,7 @@ class Searcher:
             raise ClaimsError(f"limit {opts.limit}, offset {opts.offset}: use numbers >= 0 (limit 0 = all)")
         if opts.cluster or opts.group_by:
             raise ClaimsError("a passage ranking cannot be clustered or grouped: drop cluster/group_by")
+        opts = _resolved(opts, text)
         (q, conj), vector, _ = self._prepare(text, opts)
         fused, runs = self._legs(q, vector, opts, self.leg_depths(opts), conj=conj)
         legs = {leg: {i: (r, s) for r, (i, s) in enumerate(run, 1)} for leg, run in runs.items()}
@@ -454,8 +469,9 @@ class Searcher:
             explain = {
                 "mode": opts.mode,
                 "query": repr(q) if q is not None else None,
-                "method": opts.fusion if len(runs) == 2 else "single leg",
-                "params": _fusion_params(opts) if len(runs) == 2 else {},
+                "method": opts.fusion if len(runs) >= 2 else "single leg",
+                "params": _fusion_params(opts, list(runs)) if len(runs) >= 2 else {},
+                "around": opts.around,
                 "depth": depth,
                 "filter": repr(opts.filters.to_query(self.ix.schema, self.manifest.metadata_fields))
                 if opts.filters
@@ -465,10 +481,25 @@ class Searcher:
         return SearchResult(hits=hits, parsed=repr(q) if q is not None else "", explain=explain)
 
 
-def _fusion_params(opts: SearchOptions) -> dict[str, Any]:
+def _fusion_params(opts: SearchOptions, legs: list[str] | None = None) -> dict[str, Any]:
+    """Fusion keyword arguments for the legs ``legs`` (default: keyword and semantic), in that order:
+    ``--weights`` for keyword and semantic (1.0 for the one leg of a one-leg mode), ``--around-weight``
+    for the date leg."""
+    legs = legs or ["keyword", "semantic"]
+    by_leg = {"keyword": opts.weights[0], "semantic": opts.weights[1], "date": opts.around_weight}
+    if "date" in legs and len(legs) == 2:  # one text leg + the date leg
+        by_leg["keyword"] = by_leg["semantic"] = 1.0
+    weights = [by_leg[leg] for leg in legs]
     if opts.fusion == "rrf":
-        return {"k": opts.rrf_k, "weights": list(opts.weights)}
-    return {"weights": list(opts.weights), "norm": opts.norm}
+        return {"k": opts.rrf_k, "weights": weights}
+    return {"weights": weights, "norm": opts.norm}
+
+
+def _resolved(opts: SearchOptions, text: str | None) -> SearchOptions:
+    """``opts`` with ``around`` resolved against the raw query text (before cleaning strips the date)."""
+    import dataclasses
+
+    return dataclasses.replace(opts, around=resolve_around(opts.around, text))
 
 
 class Highlighter:

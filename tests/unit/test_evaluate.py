@@ -123,3 +123,34 @@ def test_format_table():
     assert table == (
         "| run | MAP@5 | MRR |\n|---|---:|---:|\n| bm25 | 0.5000 | 0.2500 |\n| rrf | 0.6667 |  |\n"
     )
+
+
+def test_query_file_date_column(tmp_path):
+    from search.evaluate import read_queries, read_query_dates
+
+    p = tmp_path / "q.tsv"
+    p.write_text(
+        "a\tRussia moved jets\t2022-02-01\nb\tno date here\nc\ttabs\tinside text\t2020-1-1\n",
+        encoding="utf-8",
+    )
+    assert read_queries(p) == {
+        "a": "Russia moved jets",
+        "b": "no date here",
+        "c": "tabs\tinside text\t2020-1-1",
+    }
+    assert read_query_dates(p) == {"a": "2022-02-01"}
+
+
+def test_claim_date_and_around():
+    from index.errors import QuerySyntaxError
+    from search.query import claim_date, clean_claim_text, resolve_around
+
+    tweet = "The Army is NOT contacting anyone pic.twitter.com/x — U.S. Army CGSC (@USACGSC) January 8, 2020"
+    assert claim_date(tweet) == "2020-01-08"
+    assert "2020" not in clean_claim_text(tweet)  # cleaning drops it from the text; --around auto keeps it
+    assert claim_date("no signature, January 8, 2020") is None
+    assert resolve_around("auto", tweet) == "2020-01-08"
+    assert resolve_around("2022-3-1") == "2022-03-01"
+    assert resolve_around("off", tweet) is None and resolve_around(None, tweet) is None
+    with pytest.raises(QuerySyntaxError, match="--around"):
+        resolve_around("last tuesday-ish")

@@ -250,3 +250,41 @@ def test_equal_scores_guard(doc, score, n):
     run = [(doc + i, score) for i in range(n)]
     assert {s for _, s in normalize(run)} == {1.0}
     assert {s for _, s in normalize(run, "zscore")} == {0.0}
+
+
+# -- the date leg ---------------------------------------------------------------------------------
+def test_date_leg_scores_by_distance_and_skips_undated():
+    import datetime as dt
+
+    from search.fusion import date_leg
+
+    dates = {1: "2020-01-08", 2: "2020-01-18T10:00:00", 3: None, 4: "not a date", 5: "2019-12-29"}
+    run = date_leg([1, 2, 3, 4, 5], dates, dt.date(2020, 1, 8), days=10)
+    assert run == [(1, 1.0), (2, 0.5), (5, 0.5)]  # 10 days either side: half; ties by id
+    with pytest.raises(ValueError, match="days"):
+        date_leg([1], dates, dt.date(2020, 1, 8), days=0)
+
+
+@given(st.lists(st.integers(-4000, 4000), min_size=1, max_size=30, unique=True), st.floats(0.5, 400))
+def test_date_leg_is_monotone_in_distance(offsets, days):
+    import datetime as dt
+
+    from search.fusion import date_leg
+
+    day0 = dt.date(2015, 6, 1)
+    dates = {i: (day0 + dt.timedelta(days=o)).isoformat() for i, o in enumerate(offsets)}
+    scores = dict(date_leg(dates, dates, day0, days))
+    by_distance = sorted(range(len(offsets)), key=lambda i: abs(offsets[i]))
+    values = [scores[i] for i in by_distance]
+    assert all(a >= b for a, b in zip(values, values[1:], strict=False))
+    assert all(0 < v <= 1 for v in values)
+
+
+def test_date_leg_fused_as_a_third_leg_reorders_near_ties():
+    from search.fusion import convex
+
+    text = [(1, 2.0), (2, 1.99), (3, 0.5)]
+    semantic = [(1, 0.80), (2, 0.80), (3, 0.2)]
+    dated = [(2, 1.0), (1, 0.1)]
+    assert convex([text, semantic], weights=[0.4, 0.6], norm="zscore")[0][0] == 1
+    assert convex([text, semantic, dated], weights=[0.4, 0.6, 0.3], norm="zscore")[0][0] == 2
