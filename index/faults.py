@@ -27,6 +27,7 @@ CHECKPOINTS = (
     "whoosh-segment-written",  # inside Whoosh's commit: segment files written, TOC not
     "whoosh-toc-rename",  # inside Whoosh's commit: temp TOC written, not renamed
     "whoosh-toc-written",  # inside Whoosh's commit: new TOC in place, old files not yet cleaned
+    "impacts-before-rename",  # index/impacts.py: a segment's numpy arrays written, folder not renamed
     "after-lexical-commit",  # index/writer.py
     "vectors-before-rename",  # index/vectors.py: temp FAISS file written and fsynced, not renamed
     "before-manifest-rename",  # index/manifest.py: temp manifest written, not renamed

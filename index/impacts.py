@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.faults import checkpoint
 from search.impacts import FIELDS, FORMAT, IMPACT_DIR, NO_DATE
 
 
@@ -105,6 +106,7 @@ def write_segment(reader, schema, dest: Path) -> None:
 
     meta = {"format": FORMAT, "doc_count": n, "fields": list(FIELDS), "sources": sources}
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    checkpoint("impacts-before-rename")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
 

@@ -95,7 +95,7 @@ class Searcher:
         self._embedder = None
         self._whoosh = None
         self._pid_col = None
-        self._impacts: Any = False  # False: not opened yet; None: Whoosh answers every query
+        self._impacts: Any = None  # search.impacts.ImpactIndex, or None: Whoosh answers every query
 
     def _pin_vectors(self) -> tuple[Any, Any] | None:
         """Open this generation's vector files now (cheap; FAISS is loaded on first use): the writer
@@ -134,10 +134,14 @@ class Searcher:
     @property
     def ix(self):
         if self._ix is None:
+            from search.impacts import ImpactIndex
             from search.lexical import open_lexical_readonly
 
             self._ix, self._whoosh = open_lexical_readonly(self.dir / self.manifest.lexical_dir)
             self._pid_col = pid_column(self._whoosh.reader())
+            # Opened (memory-mapped) with the Whoosh searcher: a writer that merges segments later
+            # removes the merged-away arrays, and an open map keeps them readable, as Whoosh's files.
+            self._impacts = ImpactIndex.open(self._whoosh, self.dir / self.manifest.lexical_dir)
         return self._ix
 
     @property
@@ -191,10 +195,7 @@ class Searcher:
     @property
     def impacts(self):
         """The numpy BM25F evaluator over this searcher's segments (``search.impacts``), or None."""
-        if self._impacts is False:
-            from search.impacts import ImpactIndex
-
-            self._impacts = ImpactIndex.open(self.whoosh, self.dir / self.manifest.lexical_dir)
+        _ = self.ix  # opened with the Whoosh searcher
         return self._impacts
 
     def _filter_masks(self, filters: Filters):
