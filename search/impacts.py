@@ -152,32 +152,17 @@ class ImpactIndex:
             order = order[:depth]
         return list(zip(docs[order].tolist(), scores[order].tolist(), strict=True))
 
-    def count(self, q: query.Query, masks: list[np.ndarray | None] | None = None, at_least: int = 0) -> int:
-        """How many live documents match ``q`` (stops counting once ``at_least`` is reached)."""
-        total = 0
-        idf_cache: dict[tuple[str, str], float] = {}
-        for i, seg in enumerate(self.segments):
-            res = self._eval(q, seg, idf_cache)
-            if res is None:
-                continue
-            keep = np.ones(len(res.docs), bool)
-            if seg.live is not None:
-                keep &= seg.live[res.docs]
-            if masks is not None and masks[i] is not None:
-                keep &= masks[i][res.docs]
-            total += int(keep.sum())
-            if at_least and total >= at_least:
-                break
-        return total
-
     def pids(self, docnums: list[int]) -> list[int]:
-        out = []
-        for d in docnums:
-            for seg in reversed(self.segments):
-                if d >= seg.offset:
-                    out.append(int(seg.pids[d - seg.offset]))
-                    break
-        return out
+        """Passage ids of global Whoosh docnums (vectorised: an export may ask for every match)."""
+        d = np.asarray(docnums, np.int64)
+        out = np.empty(len(d), np.int64)
+        offsets = np.asarray([seg.offset for seg in self.segments], np.int64)
+        which = np.searchsorted(offsets, d, side="right") - 1
+        for i, seg in enumerate(self.segments):
+            sel = which == i
+            if sel.any():
+                out[sel] = np.asarray(seg.pids)[d[sel] - seg.offset]
+        return out.tolist()
 
     # -- filters -----------------------------------------------------------------------------
     def filter_masks(
