@@ -163,6 +163,8 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         from index.errors import ClaimsError
 
+        if not os.environ.get("CLAIMS_DEBUG"):
+            _quiet_teardown_errors()
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
@@ -189,6 +191,21 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(f"unexpected {e.__class__.__name__}: {e} (rerun with CLAIMS_DEBUG=1 and report it)")
 
     return wrapper
+
+
+def _quiet_teardown_errors() -> None:
+    """Drop what Python can only print while freeing objects: Whoosh reading a damaged segment leaves a
+    bytearray whose buffer is still exported, and CPython prints "SystemError: deallocated bytearray object
+    has exported buffers" (through ``sys.excepthook``) under the one-line error; nothing can act on it.
+    ``CLAIMS_DEBUG=1`` shows them."""
+    previous = sys.excepthook
+
+    def excepthook(kind, value, tb):
+        if kind is not SystemError:
+            previous(kind, value, tb)
+
+    sys.excepthook = excepthook
+    sys.unraisablehook = lambda _unraisable: None
 
 
 def _index(path: Path | None) -> Path:
