@@ -16,9 +16,9 @@ from index.manifest import atomic_write_bytes
 from search.dense import DenseIndex, tombstone_path
 
 # Exact search up to this many vectors; an inverted-file index (IVF) beyond. At 1M vectors
-# (bench/query_semantic.py): exact 55-60 ms a query; IVF with nlist 4096 and nprobe 256 5 ms at
-# recall@10 0.99 against exact, built in ~1 min; HNSW (M=32, efConstruction 80) took 380 s to build
-# and reached 0.83 at efSearch 512 (0.97 at 2048) on the same vectors.
+# (bench/query_semantic.py): exact 54 ms a query; IVF with nlist 4096 and nprobe 256 4.2 ms at
+# recall@10 0.983 against exact, built in 67 s; HNSW (M=32, efConstruction 80) took 380 s to build
+# and reached 0.83 at efSearch 512 (0.97 at 2048) on the same vectors. Exact at 200k: ~11 ms.
 ANN_THRESHOLD = int(os.environ.get("CLAIMS_ANN_THRESHOLD", os.environ.get("CLAIMS_HNSW_THRESHOLD", "200000")))
 HNSW_THRESHOLD = ANN_THRESHOLD  # the name older code and benches use
 HNSW_M = 32

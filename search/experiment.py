@@ -118,15 +118,7 @@ def run_eval(
         if mode in ("keyword", "semantic"):
             table[mode] = evaluate({q: to_docs(runs[mode][q], doc_of) for q in queries}, qrels)
     if "hybrid" in modes:
-        date_runs = {
-            q: date_leg(
-                {p for leg in ("keyword", "semantic") for p, _ in runs[leg][q]},
-                passage_dates,
-                dt.date.fromisoformat(d),
-                opts.around_days,
-            )
-            for q, d in around.items()
-        }
+        date_runs = _date_runs(runs, around, passage_dates, opts.around_days)
         for name, cfg in configurations(opts, sweep).items():
             variants = [(name, False)]
             if date_runs:  # with the date leg (queries that have a date), and without it
@@ -144,15 +136,7 @@ def run_eval(
 
             base = configurations(opts, False)["hybrid"]
             for days in AROUND_DAYS_SWEEP:
-                dated = {
-                    q: date_leg(
-                        {p for leg in ("keyword", "semantic") for p, _ in runs[leg][q]},
-                        passage_dates,
-                        dt.date.fromisoformat(d),
-                        days,
-                    )
-                    for q, d in around.items()
-                }
+                dated = _date_runs(runs, around, passage_dates, days)
                 for w in AROUND_WEIGHT_SWEEP:
                     o = dataclasses.replace(opts, around_weight=w)
                     table[f"hybrid + date {days:g}d w={w:g}"] = evaluate(
@@ -163,6 +147,21 @@ def run_eval(
 
 AROUND_DAYS_SWEEP = (5, 7, 10, 14, 21, 30, 90)
 AROUND_WEIGHT_SWEEP = (0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def _date_runs(
+    runs: dict[str, dict[str, Run]], around: dict[str, str], dates: dict[int, str | None], days: float
+) -> dict[str, Run]:
+    """Per dated query, the date leg over its keyword and semantic candidates."""
+    return {
+        q: date_leg(
+            {p for leg in ("keyword", "semantic") for p, _ in runs[leg][q]},
+            dates,
+            dt.date.fromisoformat(d),
+            days,
+        )
+        for q, d in around.items()
+    }
 
 
 def _fuse(
