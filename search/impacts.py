@@ -10,9 +10,12 @@ Supported: trees of ``Term`` (text, title and context fields), ``Or`` (sum of sc
 Whoosh's coordination bonus ``CoordMatcher._sqr``), ``And`` (sum over passages matching every
 clause) and ``AndNot`` - the default operator's bag of words, ``AND``, ``OR``, ``NOT`` and their
 nesting. Anything else (phrases, wildcards, fuzzy terms, other fields, ranges) raises
-``Unsupported`` and Whoosh answers it. Scores equal Whoosh's unoptimised scores to float rounding;
-ties break by Whoosh docnum, as Whoosh's collector does (``tests/integration/test_keyword.py``
-checks both against Whoosh).
+``Unsupported`` and Whoosh answers it. Each score equals Whoosh's score of that document to float
+rounding; ties break by Whoosh docnum, as Whoosh's collector does (``tests/integration/test_impacts.py``
+checks both against Whoosh). Two Whoosh 2.7.4 defects are not reproduced: while iterating, its
+``CoordMatcher`` is rebuilt without the posting lists that have run out, so late documents get a
+smaller term count (here: always the query's), and its ``AndNot`` lets some excluded documents through
+in segments with deletions.
 """
 
 from __future__ import annotations

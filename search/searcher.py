@@ -242,7 +242,7 @@ class Searcher:
         return [(int(col[hit.docnum]), float(hit.score)) for hit in results]
 
     def _keyword_numpy(self, q, depth, filters, operator, conj) -> list[tuple[int, float]]:
-        """``keyword_run`` over the impact arrays: same matches, scores and order as Whoosh's."""
+        """``keyword_run`` over the impact arrays: Whoosh's matches and BM25F scores (``search.impacts``)."""
         imp = self.impacts
         masks = self._filter_masks(filters) if filters else None
         hits = None
