@@ -123,6 +123,13 @@ CleanOpt = Annotated[
         "--clean/--no-clean", help="Strip links, @handles, #tags and tweet signatures from claim text."
     ),
 ]
+EmbedFieldOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--embed-field",
+        help="Also embed this article field (title, or a metadata key such as subtitle); repeatable.",
+    ),
+]
 AroundOpt = Annotated[
     str | None,
     typer.Option(
@@ -346,13 +353,7 @@ def ingest(
     date_field: Annotated[str, typer.Option("--date-field")] = "date",
     source_field: Annotated[str, typer.Option("--source-field")] = "source",
     url_field: Annotated[str, typer.Option("--url-field")] = "url",
-    embed_field: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--embed-field",
-            help="Also embed this article field (title, or a metadata key such as subtitle); repeatable.",
-        ),
-    ] = None,
+    embed_field: EmbedFieldOpt = None,
     model: ModelOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on the first bad file or record.")] = False,
     no_wait: Annotated[
@@ -521,16 +522,17 @@ def _batch(searcher, path: Path, opts, fmt: RunFormat, run: Callable[[str, Any],
     import dataclasses
 
     from search.evaluate import read_queries, read_query_dates
+    from search.query import query_dates
 
     try:
         queries = read_queries(path)
-        dates = read_query_dates(path)
+        dates = query_dates(queries, read_query_dates(path), opts.around)
     except (OSError, ValueError) as e:
         _fail(f"--queries {path}: {e}")
     key = "article_id" if opts.group_by == "article" else "passage_id"
     n_hits = 0
     for qid, text in queries.items():
-        hits = run(text, dataclasses.replace(opts, around=dates[qid]) if qid in dates else opts).hits
+        hits = run(text, dataclasses.replace(opts, around=dates.get(qid))).hits
         n_hits += len(hits)
         for h in hits:
             if fmt == RunFormat.trec:
@@ -726,9 +728,7 @@ def delete(
 def reindex(
     index: IndexOpt = DEFAULT_INDEX,
     model: ModelOpt = None,
-    embed_field: Annotated[
-        list[str] | None, typer.Option("--embed-field", help="Also embed this article field (repeatable).")
-    ] = None,
+    embed_field: EmbedFieldOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Rebuild the Whoosh and FAISS stores from the catalog alone (optionally with another --model)."""

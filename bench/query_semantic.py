@@ -150,29 +150,29 @@ def bench_size(n, ctx) -> dict:
     flat = vw.store
     flat_s = time.perf_counter() - t
     # -- HNSW (cached) -------------------------------------------------------------------------------
-    ann = args.ann.upper()
+    label = args.ann.upper()
     params = f"M{HNSW_M}-efc{HNSW_EF_CONSTRUCTION}" if args.ann == "hnsw" else f"nlist{ivf_lists(n)}"
-    hpath = out / f"{args.ann}-{n}-{fp}-s{args.sigma}-{params}.faiss"
-    if hpath.exists():
-        hnsw = DenseIndex.load(hpath)
-        hnsw_s = float((out / (hpath.name + ".seconds")).read_text())
-        log(f"{ann} {n:,}: reused {hpath.name} (built in {hnsw_s:.0f} s)")
+    ann_path = out / f"{args.ann}-{n}-{fp}-s{args.sigma}-{params}.faiss"
+    if ann_path.exists():
+        ann = DenseIndex.load(ann_path)
+        ann_s = float((out / (ann_path.name + ".seconds")).read_text())
+        log(f"{label} {n:,}: reused {ann_path.name} (built in {ann_s:.0f} s)")
     else:
-        log(f"{ann} {n:,}: building ({params}) ...")
+        log(f"{label} {n:,}: building ({params}) ...")
         ctx.set_threads(0)  # build with the library's default threads, as ingest does
         t = time.perf_counter()
         vw.rebuild(args.ann)
-        hnsw_s = time.perf_counter() - t
+        ann_s = time.perf_counter() - t
         ctx.set_threads(args.threads)
-        hnsw = vw.store
-        faiss.write_index(hnsw.index, str(hpath))
-        (out / (hpath.name + ".seconds")).write_text(str(hnsw_s))
-        log(f"{ann} {n:,}: built in {hnsw_s:.0f} s")
+        ann = vw.store
+        faiss.write_index(ann.index, str(ann_path))
+        (out / (ann_path.name + ".seconds")).write_text(str(ann_s))
+        log(f"{label} {n:,}: built in {ann_s:.0f} s")
     del vw
-    build_rows.append((f"{n:,}", flat_s, hnsw_s, hnsw_s / flat_s))
-    r["build_s"] = {"flat": flat_s, args.ann: hnsw_s}
+    build_rows.append((f"{n:,}", flat_s, ann_s, ann_s / flat_s))
+    r["build_s"] = {"flat": flat_s, args.ann: ann_s}
     bare_flat = faiss.downcast_index(flat.index.index)
-    bare_hnsw = faiss.downcast_index(hnsw.index.index)
+    bare_ann = faiss.downcast_index(ann.index.index)
     res: dict[str, list[float]] = {}
 
     # -- unfiltered ---------------------------------------------------------------------------------
@@ -182,23 +182,23 @@ def bench_size(n, ctx) -> dict:
     res["exact: `DenseIndex.search` (flat)"] = latencies_ms(lambda i: flat.search(Q[i], 10), idx, args.passes)
     truth = [[i for i, _ in flat.search(q, 10)] for q in Q]
     # the knob swept: efSearch (HNSW) or nprobe (IVF); its default is whatever DenseIndex uses today
-    default_ef = hnsw.ef_search if args.ann == "hnsw" else hnsw.nprobe
+    default_ef = ann.ef_search if args.ann == "hnsw" else ann.nprobe
     knob = "efSearch" if args.ann == "hnsw" else "nprobe"
     efs = sorted(set(efs if args.ann == "hnsw" else ctx.nprobes) | {default_ef})
 
     def set_knob(v: int) -> None:
         if args.ann == "hnsw":
-            hnsw.ef_search = v
-            bare_hnsw.hnsw.efSearch = v
+            ann.ef_search = v
+            bare_ann.hnsw.efSearch = v
         else:
-            hnsw.probe = v
-            bare_hnsw.nprobe = v
+            ann.probe = v
+            bare_ann.nprobe = v
 
     for ef in efs:
         set_knob(ef)
-        got = [[i for i, _ in hnsw.search(q, 10)] for q in Q]
-        ms = latencies_ms(lambda i: hnsw.search(Q[i], 10), idx, args.passes)
-        ms_bare = latencies_ms(lambda i: bare_hnsw.search(Q[i][None], 10), idx, args.passes)
+        got = [[i for i, _ in ann.search(q, 10)] for q in Q]
+        ms = latencies_ms(lambda i: ann.search(Q[i], 10), idx, args.passes)
+        ms_bare = latencies_ms(lambda i: bare_ann.search(Q[i][None], 10), idx, args.passes)
         rec = recall_at(10, got, truth)
         # The same overlap counted in distinct real passages: a miss that returned another noisy copy of
         # the same real passage is not a miss here (the synthetic copies are near-ties).
@@ -216,10 +216,10 @@ def bench_size(n, ctx) -> dict:
         r.setdefault("recall_real_passages", {})[ef] = rec_real
         recall_rows.append((f"{n:,}", ef, rec, rec_real, pct(ms, 50), pct(ms, 95), pct(ms_bare, 50)))
         if ef == default_ef:
-            res[f"{ann}: `DenseIndex.search` {knob} {ef} (its default)"] = ms
-            res[f"bare FAISS `{type(bare_hnsw).__name__}.search` {knob} {ef}"] = ms_bare
+            res[f"{label}: `DenseIndex.search` {knob} {ef} (its default)"] = ms
+            res[f"bare FAISS `{type(bare_ann).__name__}.search` {knob} {ef}"] = ms_bare
     set_knob(default_ef)
-    hnsw.probe = None
+    ann.probe = None
 
     # -- filtered: a random 10 % of the ids -------------------------------------------------------------
     rng = np.random.default_rng(7)
@@ -228,17 +228,17 @@ def bench_size(n, ctx) -> dict:
     res["exact filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
         lambda i: flat.search(Q[i], 10, allowed=allowed), idx, args.passes
     )
-    res[f"{ann} filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
-        lambda i: hnsw.search(Q[i], 10, allowed=allowed), idx, args.passes
+    res[f"{label} filtered 10 %: `DenseIndex.search(allowed=)`"] = latencies_ms(
+        lambda i: ann.search(Q[i], 10, allowed=allowed), idx, args.passes
     )
     sel_params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed_arr - 1))  # inner ids are 0-based
     res["bare FAISS flat filtered (prebuilt IDSelectorBatch)"] = latencies_ms(
         lambda i: bare_flat.search(Q[i][None], 10, params=sel_params), idx, args.passes
     )
     ftruth = [[i for i, _ in flat.search(q, 10, allowed=allowed)] for q in Q]
-    fgot = [[i for i, _ in hnsw.search(q, 10, allowed=allowed)] for q in Q]
+    fgot = [[i for i, _ in ann.search(q, 10, allowed=allowed)] for q in Q]
     r["recall"]["filtered_hnsw_default_ef"] = recall_at(10, fgot, ftruth)
-    filtered_path = "exact subset" if len(allowed) <= EXACT_FILTER_LIMIT else f"{ann} + IDSelectorBatch"
+    filtered_path = "exact subset" if len(allowed) <= EXACT_FILTER_LIMIT else f"{label} + IDSelectorBatch"
 
     base_key = "bare FAISS `IndexFlatIP.search`"
     b50, b95 = pct(res[base_key], 50), pct(res[base_key], 95)
@@ -251,7 +251,7 @@ def bench_size(n, ctx) -> dict:
             ctx.set_threads(threads)
             for what, fn in (
                 ("exact `DenseIndex.search`", lambda i: flat.search(Q[i], 10)),
-                (f"{ann} `DenseIndex.search` {knob} {default_ef}", lambda i: hnsw.search(Q[i], 10)),
+                (f"{label} `DenseIndex.search` {knob} {default_ef}", lambda i: ann.search(Q[i], 10)),
             ):
                 ms = latencies_ms(fn, idx[:20], args.passes)
                 ctx.thread_rows.append((f"{n:,}", what, threads or "default", pct(ms, 50), pct(ms, 95)))
@@ -272,7 +272,7 @@ def bench_size(n, ctx) -> dict:
             meta = getattr(se.manifest, "metadata_fields", ())
             hy: dict[str, list[float]] = {}
             kq = range(len(KEYWORD_QUERIES))
-            for kind, store in (("flat", flat), (args.ann, hnsw)):
+            for kind, store in (("flat", flat), (args.ann, ann)):
                 se._dense = store  # the store under test, in place of the (absent) vectors file
 
                 # Searcher.search, the library path: the untimed warm-up pass fills encode_query's
@@ -292,7 +292,7 @@ def bench_size(n, ctx) -> dict:
                     hy[f"hybrid `Searcher.search`, {kind} store{mark}, tweets (--literal, cleaned)"] = (
                         latencies_ms(hybrid_tweet, range(min(args.hybrid_tweets, len(tweets))), 1)
                     )
-            se._dense = flat if product_kind == "flat" else hnsw
+            se._dense = flat if product_kind == "flat" else ann
 
             def kw_leg(i, se=se, schema=schema, meta=meta):
                 q = KEYWORD_QUERIES[i]

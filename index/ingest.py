@@ -23,7 +23,6 @@ from index.passages import split_article
 from index.records import Article, Passage, Problem, text_hash
 from index.sources import FieldMap, read_sources
 from index.writer import Batch, IndexWriter
-from search.dense import field_vector_id
 
 Progress = Callable[..., None]  # progress(event, **info): "file", "articles", "passages", "problem", "wait"
 
@@ -84,10 +83,7 @@ class _Pipeline:
             return
         passages, dropped = split_article(article)
         hashes = [text_hash(p.text) for p in passages]
-        fields = [
-            (no, text, text_hash(text))
-            for no, text in article_fields(article.title, article.metadata, self.batch.embed_fields)
-        ]
+        fields = article_fields(article.title, article.metadata, self.batch.embed_fields)
         self.pending.append(
             _Pending(article, chash, passages, dropped, hashes, current[0] if current else None, fields)
         )
@@ -126,9 +122,8 @@ class _Pipeline:
                 for pid, p in zip(pids, item.passages, strict=True)
             ]
             self.batch.add_passages(pids, docs, as_matrix(cached, item.hashes, dim))
-            if pids and item.fields:
-                ids = [field_vector_id(pids[0], no) for no, _, _ in item.fields]
-                self.batch.add_vectors(ids, as_matrix(cached, [h for _, _, h in item.fields], dim))
+            if pids:
+                _add_field_vectors(self.batch, pids[0], item.fields, cached, dim)
             report.passages += len(pids)
             report.dropped += len(item.dropped)
             self.progress("articles", n=1)
@@ -139,14 +134,23 @@ class _Pipeline:
         self.need.clear()
 
 
-def article_fields(title: str, metadata: dict, names: Sequence[str]) -> list[tuple[int, str]]:
-    """``(field number, text)`` of the article fields to embed (``--embed-field``): the title or metadata keys."""
+def article_fields(title: str, metadata: dict, names: Sequence[str]) -> list[tuple[int, str, str]]:
+    """``(field number, text, text hash)`` of the article fields to embed (``--embed-field``): the title
+    or metadata keys."""
     out = []
     for no, name in enumerate(names, 1):
         value = title if name == "title" else metadata.get(name)
         if isinstance(value, str) and value.strip():
-            out.append((no, value.strip()))
+            out.append((no, value.strip(), text_hash(value.strip())))
     return out
+
+
+def _add_field_vectors(
+    batch: Batch, first_pid: int, fields: list[tuple[int, str, str]], cached, dim: int
+) -> None:
+    if fields:
+        vectors = as_matrix(cached, [h for _, _, h in fields], dim)
+        batch.add_field_vectors(first_pid, [no for no, _, _ in fields], vectors)
 
 
 def context_text(fields: Sequence[tuple], names: Sequence[str]) -> str:
@@ -206,7 +210,7 @@ def ingest(
         index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
     ) as writer:
         batch = writer.begin(command)
-        batch.embed_fields += [f for f in dict.fromkeys(embed_fields) if f not in batch.embed_fields]
+        batch.add_embed_fields(embed_fields)
         pipe = _Pipeline(writer, batch, report, progress, chunk)
         try:
             for item in stream:
@@ -284,7 +288,7 @@ def reindex(
             writer.manifest.dimension = writer.embedder.dimension
         gen = writer.gen + 1
         batch = writer.begin("reindex", lexical_dir=f"lexical-{gen}")
-        batch.embed_fields += [f for f in dict.fromkeys(embed_fields) if f not in batch.embed_fields]
+        batch.add_embed_fields(embed_fields)
         try:
             n, embedded = _rebuild(writer, batch, progress)
             batch.commit({"reindexed": n})
@@ -305,7 +309,7 @@ def _rebuild(writer: IndexWriter, batch: Batch, progress: Progress, chunk: int =
         need = {r["text_hash"]: r["text"] for r in rows}
         firsts = []  # (first passage id, [(field number, text, hash)])
         for r in rows:
-            fields = [(no, t, text_hash(t)) for no, t in article_fields(r["title"], r["metadata"], names)]
+            fields = article_fields(r["title"], r["metadata"], names)
             r["context"] = context_text(fields, names)
             if r["ordinal"] == 0:  # an article's field vectors live under its first passage's id
                 firsts.append((r["passage_id"], fields))
@@ -317,9 +321,7 @@ def _rebuild(writer: IndexWriter, batch: Batch, progress: Progress, chunk: int =
             [r["passage_id"] for r in rows], docs, as_matrix(cached, [r["text_hash"] for r in rows], dim)
         )
         for pid, fields in firsts:
-            if fields:
-                ids = [field_vector_id(pid, no) for no, _, _ in fields]
-                batch.add_vectors(ids, as_matrix(cached, [h for _, _, h in fields], dim))
+            _add_field_vectors(batch, pid, fields, cached, dim)
         n += len(rows)
         progress("passages", n=len(rows))
         rows.clear()

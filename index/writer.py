@@ -21,7 +21,7 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +182,13 @@ class Batch:
         self.lexical.add(docs)
         self.vectors.add(np.asarray(pids, dtype=np.int64), vectors)
 
-    def add_vectors(self, ids: list[int], vectors: np.ndarray) -> None:
+    def add_embed_fields(self, names: Sequence[str]) -> None:
+        """Embed these article fields too from this batch on (new names go last: numbers never move)."""
+        self.embed_fields += [f for f in dict.fromkeys(names) if f not in self.embed_fields]
+
+    def add_field_vectors(self, first_pid: int, field_numbers: list[int], vectors: np.ndarray) -> None:
+        """An article's field vectors, stored under its first passage's id (``field_vector_id``)."""
+        ids = [field_vector_id(first_pid, no) for no in field_numbers]
         self.vectors.add(np.asarray(ids, dtype=np.int64), vectors)
 
     def remove_passages(self, pids: list[int]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from search.evaluate import evaluate, read_qrels, read_queries, read_query_dates
 from search.fusion import date_leg, fuse
-from search.query import literal_query, resolve_around
+from search.query import literal_query, query_dates
 from search.searcher import Searcher, SearchOptions
 
 Run = list[tuple[int, float]]
@@ -98,13 +98,8 @@ def run_eval(
     queries = read_queries(queries_path)
     qrels = read_qrels(qrels_path)
     queries = {q: t for q, t in queries.items() if q in qrels}
-    # The day each claim was made: the file's date column, else --around (``auto``: from the raw text,
-    # before cleaning strips a tweet's signature).
-    dates = read_query_dates(queries_path)
-    around = {q: dates.get(q) or resolve_around(opts.around, t) for q, t in queries.items()}
-    if opts.around == "off":
-        around = {}
-    around = {q: d for q, d in around.items() if d}
+    # The day each claim was made, from the raw text (cleaning strips a tweet's signature).
+    around = query_dates(queries, read_query_dates(queries_path), opts.around)
     with Searcher(index_dir, model=model) as s:
         legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
         runs = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean, operator=opts.operator)
@@ -126,21 +121,20 @@ def run_eval(
             for label, with_date in variants:
                 table[label] = evaluate(
                     {
-                        q: to_docs(_fuse(cfg, runs, q, date_runs if with_date else {}, opts), doc_of)
+                        q: to_docs(
+                            _fuse(cfg, runs, q, date_runs if with_date else {}, opts.around_weight), doc_of
+                        )
                         for q in queries
                     },
                     qrels,
                 )
         if sweep and around:  # the date leg's own parameters, around the chosen fusion
-            import dataclasses
-
             base = configurations(opts, False)["hybrid"]
             for days in AROUND_DAYS_SWEEP:
                 dated = _date_runs(runs, around, passage_dates, days)
                 for w in AROUND_WEIGHT_SWEEP:
-                    o = dataclasses.replace(opts, around_weight=w)
                     table[f"hybrid + date {days:g}d w={w:g}"] = evaluate(
-                        {q: to_docs(_fuse(base, runs, q, dated, o), doc_of) for q in queries}, qrels
+                        {q: to_docs(_fuse(base, runs, q, dated, w), doc_of) for q in queries}, qrels
                     )
     return table
 
@@ -165,12 +159,17 @@ def _date_runs(
 
 
 def _fuse(
-    cfg: dict[str, Any], runs: dict[str, dict[str, Run]], q: str, date_runs: dict[str, Run], opts
+    cfg: dict[str, Any],
+    runs: dict[str, dict[str, Run]],
+    q: str,
+    date_runs: dict[str, Run],
+    date_weight: float,
 ) -> Run:
+    """Fuse query ``q``'s keyword and semantic runs with ``cfg``, plus its date leg when it has one."""
     cfg = dict(cfg)
     method = cfg.pop("method")
     legs = [runs["keyword"][q], runs["semantic"][q]]
     if q in date_runs:
         legs.append(date_runs[q])
-        cfg["weights"] = [*cfg["weights"], opts.around_weight]
+        cfg["weights"] = [*cfg["weights"], date_weight]
     return fuse(legs, method=method, **cfg)

@@ -56,6 +56,15 @@ def resolve_around(value: str | None, text: str | None = None) -> str | None:
     return _date(value, "--around").date().isoformat()
 
 
+def query_dates(queries: dict[str, str], file_dates: dict[str, str], around: str | None) -> dict[str, str]:
+    """Each batch query's ``--around`` day: its file's date column, else ``around`` resolved against its
+    raw text (``auto``: the pasted tweet's date); ``off`` turns the date leg off for every query."""
+    if around == "off":
+        return {}
+    out = {q: file_dates.get(q) or resolve_around(around, t) for q, t in queries.items()}
+    return {q: d for q, d in out.items() if d}
+
+
 def clean_claim_text(text: str) -> str:
     """Strip what carries no claim from a pasted claim (tweets, transcripts): links and picture links,
     a tweet signature's handle and date (the author's name stays: who said it matters), ``@``/``#``.
@@ -163,16 +172,26 @@ def _exclude_nots(q: query.Query) -> query.Query:
     """
     if isinstance(q, query.Or):
         kids = [_exclude_nots(c) for c in q.subqueries]
-        nots = [c.query for c in kids if isinstance(c, query.Not)]
-        rest = [c for c in kids if not isinstance(c, query.Not)]
+        rest, nots = _split_nots(kids)
         ored = copy.copy(q)  # keeps the coordination scale
         ored.subqueries = rest if nots and rest else kids
         if nots and rest:
-            return query.AndNot(
-                ored if len(rest) > 1 else rest[0], nots[0] if len(nots) == 1 else query.Or(nots)
-            )
+            return _without(ored if len(rest) > 1 else rest[0], nots)
         return ored
     return q.apply(_exclude_nots)
+
+
+def _split_nots(clauses: list[query.Query]) -> tuple[list[query.Query], list[query.Query]]:
+    """``(the clauses that are not NOT, the queries the NOT clauses exclude)``."""
+    nots = [c.query for c in clauses if isinstance(c, query.Not)]
+    return [c for c in clauses if not isinstance(c, query.Not)], nots
+
+
+def _without(q: query.Query, nots: list[query.Query]) -> query.Query:
+    """``q`` minus every passage that matches one of ``nots``."""
+    if not nots:
+        return q
+    return query.AndNot(q, nots[0] if len(nots) == 1 else query.Or(nots))
 
 
 def literal_query(text: str) -> query.Query:
@@ -191,20 +210,15 @@ def conjunctive(q: query.Query) -> query.Query | None:
 
     ``q`` must be unnormalized (``parser.parse(text, normalize=False)`` or ``literal_query``): a
     top-level OR with the coordination bonus whose children are the query's clauses (each word an
-    OR over text and title; ``y OR z`` stays one clause). Explicit operators alone, or a single
+    OR over ``DEFAULT_FIELDS``; ``y OR z`` stays one clause). Explicit operators alone, or a single
     clause, have no AND form.
     """
     if not (isinstance(q, query.Or) and getattr(q, "scale", None) == OR_COORD and len(q.subqueries) > 1):
         return None
-    kids = [_exclude_nots(c) for c in q.subqueries]
-    nots = [c.query for c in kids if isinstance(c, query.Not)]
-    rest = [c for c in kids if not isinstance(c, query.Not)]
+    rest, nots = _split_nots([_exclude_nots(c) for c in q.subqueries])
     if len(rest) < 2:
         return None  # one clause (``a NOT b``): its AND form is the query itself
-    conj = query.And(rest).normalize()
-    if nots:
-        conj = query.AndNot(conj, nots[0] if len(nots) == 1 else query.Or(nots))
-    return conj
+    return _without(query.And(rest).normalize(), nots)
 
 
 def conjunctive_query(

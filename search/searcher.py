@@ -225,35 +225,25 @@ class Searcher:
         if self.impacts is not None:
             from search.impacts import Unsupported
 
+            imp = self.impacts
+            masks = self._filter_masks(filters) if filters else None
+
+            def top(query) -> list[tuple[int, float]]:
+                hits = imp.top(query, depth, masks)
+                return list(zip(imp.pids([d for d, _ in hits]), [sc for _, sc in hits], strict=True))
+
             try:
-                return self._keyword_numpy(q, depth, filters, operator, conj)
+                return _and_first(top, q, conj, depth, operator)
             except Unsupported:
                 pass  # a phrase, wildcard, other field...: Whoosh ranks it the same way, slower
         s = self.whoosh
         fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields) if filters else None
-        results = None
-        if operator == "auto" and depth and conj is not None:
-            results = s.search(conj, limit=depth, filter=fq)
-            if results.scored_length() < depth:
-                results = None
-        if results is None:
-            results = s.search(q, limit=depth, filter=fq)
         col = self._pid_col
-        return [(int(col[hit.docnum]), float(hit.score)) for hit in results]
 
-    def _keyword_numpy(self, q, depth, filters, operator, conj) -> list[tuple[int, float]]:
-        """``keyword_run`` over the impact arrays: Whoosh's matches and BM25F scores (``search.impacts``)."""
-        imp = self.impacts
-        masks = self._filter_masks(filters) if filters else None
-        hits = None
-        if operator == "auto" and depth and conj is not None:
-            hits = imp.top(conj, depth, masks)
-            if len(hits) < depth:
-                hits = None
-        if hits is None:
-            hits = imp.top(q, depth, masks)
-        pids = imp.pids([d for d, _ in hits])
-        return [(p, s) for p, (_, s) in zip(pids, hits, strict=True)]
+        def whoosh_top(query) -> list[tuple[int, float]]:
+            return [(int(col[h.docnum]), float(h.score)) for h in s.search(query, limit=depth, filter=fq)]
+
+        return _and_first(whoosh_top, q, conj, depth, operator)
 
     def allowed_ids(self, filters: Filters) -> set[int] | None:
         """The passage ids a filter admits (the same filter the keyword leg applies)."""
@@ -328,15 +318,16 @@ class Searcher:
             runs["keyword"] = self.keyword_run(q, depths["keyword"], opts.filters, opts.operator, conj)
         if vector is not None:
             runs["semantic"] = self.semantic_run(vector, depths["semantic"], opts.filters, opts.threshold)
-        seen = self._visible({i for run in runs.values() for i, _ in run}) - set(exclude)
+        seen = self.catalog.visible_dates({i for run in runs.values() for i, _ in run})
+        for i in exclude:
+            seen.pop(i, None)
         runs = {leg: [(i, s) for i, s in run if i in seen] for leg, run in runs.items()}
-        if opts.around and opts.around not in ("auto", "off") and seen:
+        if opts.around and seen:  # resolved to a date by search/similar/iter_ranked (``_resolved``)
             import datetime as dt
 
             from search.fusion import date_leg
 
-            dates = {i: r["date"] for i, r in self.catalog.passages(seen).items()}
-            runs["date"] = date_leg(seen, dates, dt.date.fromisoformat(opts.around), opts.around_days)
+            runs["date"] = date_leg(seen, seen, dt.date.fromisoformat(opts.around), opts.around_days)
         if len(runs) >= 2:
             fused = fuse(list(runs.values()), method=opts.fusion, **_fusion_params(opts, list(runs)))
         else:
@@ -408,17 +399,6 @@ class Searcher:
         for pid, score in fused[opts.offset : end]:
             yield pid, float(score), {leg: got[pid] for leg, got in legs.items() if pid in got}
 
-    def _visible(self, pids: set[int]) -> set[int]:
-        """The ids among ``pids`` visible at the manifest's generation (ids only, in chunks)."""
-        from search.catalog import visible
-
-        ids, out = sorted(pids), set()
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            sql = f"SELECT pid FROM passages p WHERE p.pid IN ({','.join('?' * len(chunk))}) AND {visible('p', self.catalog.gen)}"
-            out.update(r[0] for r in self.catalog.db.execute(sql, chunk))
-        return out
-
     def _run(
         self, q, vector, opts: SearchOptions, query_text: str, exclude: set[int] = frozenset(), conj=None
     ) -> SearchResult:
@@ -480,6 +460,15 @@ class Searcher:
                 "candidates": {leg: len(run) for leg, run in runs.items()},
             }
         return SearchResult(hits=hits, parsed=repr(q) if q is not None else "", explain=explain)
+
+
+def _and_first(top, q, conj, depth: int | None, operator: str) -> list[tuple[int, float]]:
+    """``top(conj)`` when ``operator`` is ``auto`` and the AND form fills ``depth``, else ``top(q)``."""
+    if operator == "auto" and depth and conj is not None:
+        hits = top(conj)
+        if len(hits) >= depth:
+            return hits
+    return top(q)
 
 
 def _fusion_params(opts: SearchOptions, legs: list[str] | None = None) -> dict[str, Any]:
