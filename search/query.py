@@ -234,6 +234,34 @@ def conjunctive_query(
         return None
 
 
+def parse_query_forms(
+    text: str, schema: Schema, literal: bool = False, metadata_fields: Iterable[str] = ()
+) -> tuple[query.Query, query.Query | None]:
+    """``(parse_query(text, ...), conjunctive_query(text, ...))`` from one parse of ``text``."""
+    if literal:
+        q = literal_query(text)
+        return q, conjunctive(q)
+    _check_balance(text)
+    try:
+        parsed = make_parser(schema, metadata_fields).parse(text, normalize=False)
+    except Exception:  # noqa: BLE001 - parse_query words the error
+        return parse_query(text, schema, literal, metadata_fields), None
+    try:
+        conj = conjunctive(_drop_phrases_without_positions(copy.deepcopy(parsed), schema))
+    except Exception:  # noqa: BLE001 - no AND form then
+        conj = None
+    try:
+        q = _drop_phrases_without_positions(_exclude_nots(parsed), schema).normalize()
+    except Exception:  # noqa: BLE001 - parse_query words the error
+        return parse_query(text, schema, literal, metadata_fields), conj
+    if q is query.NullQuery or isinstance(q, type(query.NullQuery)):
+        raise QuerySyntaxError(
+            f"query {text!r} has no searchable words (only operators or stop words?); "
+            "use --literal to search it as plain text"
+        )
+    return q, conj
+
+
 def positive_terms(q: query.Query, fieldname: str = "text") -> set[str]:
     """The terms of ``fieldname`` that a hit can match (terms under NOT are left out), for highlighting."""
     out: set[str] = set()
