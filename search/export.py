@@ -103,8 +103,8 @@ def manifest_file(output: Path) -> Path:
 
 
 def default_format(output: str | Path, fmt: str | None) -> str | None:
-    """``fmt``, or ``jsonl`` for stdout (``-``) and special files, which have no extension to read."""
-    if fmt is None and (str(output) == "-" or (Path(output).exists() and not Path(output).is_file())):
+    """``fmt``, or ``jsonl`` for stdout (``-``) and special files without an extension to read."""
+    if fmt is None and Output(output).special and Path(str(output)).suffix.lower() not in EXTENSIONS:
         return "jsonl"
     return fmt
 

@@ -1,7 +1,9 @@
 """Where a run or an export is written: a file (replaced atomically), stdout (``-``) or a special file.
 
 * ``-``: standard output.
-* An existing special file (``/dev/stdout``, a FIFO, a terminal...): written in place, never replaced.
+* An existing special file (a FIFO, a terminal...) or any path under ``/dev`` or ``/proc`` (``/dev/stdout``
+  names the shell's redirection target, maybe a regular file that a rename would detach): written in
+  place (appended: nothing already there is truncated), never replaced.
 * A symlink to a regular file: the file it names is replaced; the link stays.
 * A folder: refused with one line (``OutputError``).
 * Anything else: written to a temp file beside it, fsynced and renamed onto it at the end, so a failed
@@ -46,7 +48,8 @@ class Output:
                 raise OutputError(
                     f"{option} {text} is a folder: name a file inside it, e.g. {self.path / 'results.jsonl'}"
                 )
-            if self.path.exists() and not self.path.is_file():
+            under = str(self.path.absolute()).startswith(("/dev/", "/proc/"))
+            if under or (self.path.exists() and not self.path.is_file()):
                 self.special = True
             elif self.path.is_symlink():
                 self.path = self.path.resolve()
@@ -77,7 +80,7 @@ class Output:
             sys.stdout.buffer.flush()
             tmp.unlink(missing_ok=True)
         elif self.special:
-            with open(tmp, "rb") as src, open(self.path, "wb") as dst:
+            with open(tmp, "rb") as src, open(self.path, "ab") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
             tmp.unlink(missing_ok=True)
         else:

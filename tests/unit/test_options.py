@@ -214,3 +214,9 @@ def test_output_dash_is_stdout(capfdbinary):
     o.commit(tmp)
     assert capfdbinary.readouterr().out == b"to stdout\n"
     assert not os.path.exists("-")
+
+
+def test_dev_stdout_is_special_even_when_redirected_to_a_file():
+    # /dev/stdout names the shell's redirection target (maybe a regular file): never renamed over.
+    o = Output("/dev/stdout")
+    assert o.special and o.beside(".manifest.json") is None
