@@ -323,3 +323,33 @@ def test_export_to_a_fifo_writes_in_place(sample_index, tmp_path):
 def test_library_errors_are_claims_errors(sample_searcher):
     with pytest.raises(ClaimsError):
         sample_searcher.search("x", SearchOptions(weights=(-1.0, 1.0)))
+
+
+def test_hybrid_parses_once_filters_once_and_reads_rows_for_the_page_only(sample_index, monkeypatch):
+    import search.searcher as searcher_module
+
+    with searcher_module.Searcher(sample_index) as s:
+        calls = {"masks": 0, "parse": 0, "rows": []}
+        masks, passages, parse = s.impacts.filter_masks, s.catalog.passages, searcher_module.parse_query_forms
+
+        def count_masks(*a, **kw):
+            calls["masks"] += 1
+            return masks(*a, **kw)
+
+        def count_rows(pids):
+            pids = list(pids)
+            calls["rows"].append(len(pids))
+            return passages(pids)
+
+        def count_parse(*a, **kw):
+            calls["parse"] += 1
+            return parse(*a, **kw)
+
+        monkeypatch.setattr(s.impacts, "filter_masks", count_masks)
+        monkeypatch.setattr(s.catalog, "passages", count_rows)
+        monkeypatch.setattr(searcher_module, "parse_query_forms", count_parse)
+        res = s.search(
+            "missile strike", SearchOptions(limit=3, filters=Filters(sources=["articles"]), explain=True)
+        )
+        assert len(res.hits) == 3 and sum(res.explain["candidates"].values()) > 3
+        assert calls == {"masks": 1, "parse": 1, "rows": [3]}

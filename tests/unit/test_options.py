@@ -220,3 +220,51 @@ def test_dev_stdout_is_special_even_when_redirected_to_a_file():
     # /dev/stdout names the shell's redirection target (maybe a regular file): never renamed over.
     o = Output("/dev/stdout")
     assert o.special and o.beside(".manifest.json") is None
+
+
+# -- batch runs (search.batch) with a stub searcher: literal by default, a failing line skipped ----------
+class _StubSearcher:
+    """Records the options of each query; ``boom`` raises the error a bad line raises."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, SearchOpts]] = []
+
+    def search(self, text, opts):
+        from search.hits import Hit
+        from search.page import SearchResult
+
+        self.seen.append((text, opts))
+        if "boom" in text:
+            raise QuerySyntaxError("cannot parse query at column 3 (unclosed quote): ...")
+        return SearchResult(hits=[Hit(passage_id=len(self.seen), rank=1, score=0.5, article_id="a")])
+
+
+SearchOpts = so.SearchOptions
+
+
+def test_batch_run_is_literal_and_skips_a_failing_line(tmp_path):
+    from search.batch import run_batch
+
+    path = tmp_path / "q.tsv"
+    path.write_text('q1\tfirst claim\nq2\tboom "unbalanced\nq3\tthird claim\t2020-01-08\n', encoding="utf-8")
+    stub, buf, errors = _StubSearcher(), io.StringIO(), []
+    report = run_batch(
+        stub, path, so.SearchOptions(), buf, fmt="trec", on_error=lambda q, m: errors.append(q)
+    )
+    assert [o.literal for _, o in stub.seen] == [True, True, True]
+    assert [o.around for _, o in stub.seen] == [None, None, "2020-01-08"]  # the date column
+    assert errors == ["q2"] and report.failed[0][0] == "q2" and report.rows == 2
+    assert buf.getvalue().splitlines() == ["q1 Q0 1 1 0.5 claims-hybrid", "q3 Q0 3 1 0.5 claims-hybrid"]
+    stub = _StubSearcher()
+    run_batch(stub, path, so.SearchOptions(), io.StringIO(), syntax=True)
+    assert [o.literal for _, o in stub.seen] == [False, False, False]
+
+
+def test_batch_run_bad_file_line_names_file_and_line(tmp_path):
+    from search.batch import run_batch
+    from search.evaluate import FileLineError
+
+    path = tmp_path / "q.tsv"
+    path.write_text("q1\tok\nno tab\n", encoding="utf-8")
+    with pytest.raises(FileLineError, match=r"q\.tsv:2: expected"):
+        run_batch(_StubSearcher(), path, so.SearchOptions(), io.StringIO())
