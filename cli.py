@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -61,8 +62,8 @@ Norm = _choices("Norm", so.NORMS)
 Operator = _choices("Operator", so.OPERATORS)
 GroupBy = _choices("GroupBy", so.GROUP_BY)
 RunFormat = _choices("RunFormat", so.RUN_FORMATS)
-D = so.SearchOptions()  # the defaults of search, export and eval
-S = so.similar_options()  # the defaults of similar (and Searcher.similar)
+D = SimpleNamespace(**so.defaults())  # the defaults of search, export and eval
+S = SimpleNamespace(**so.defaults(**so.SIMILAR))  # the defaults of similar (and Searcher.similar)
 
 
 LimitOpt = Annotated[int, typer.Option("--limit", "-k", min=1, help="Number of results.")]
@@ -542,6 +543,8 @@ def similar(
         if queries is not None:
             _batch(s, queries, opts, fmt, "similar", False, output, quiet)
         result = s.similar(claim, passage_id=passage_id, opts=opts)
+    for note in [] if quiet else result.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     render_hits(result, as_json, expand=expand, explain=explain)
     _exit_for(result.hits)
 

@@ -112,11 +112,20 @@ def _filters() -> Filters:
     return Filters()
 
 
+# How ``claims similar`` and ``Searcher.similar`` differ from the search defaults: hybrid leaning on the
+# semantic leg, claim cleaning, clusters, and the date leg at the claim's own date.
+SIMILAR = {"weights": SIMILAR_WEIGHTS, "cluster": True, "clean": True, "around": "auto"}
+
+
 def similar_options(**changes: Any) -> SearchOptions:
-    """The defaults of ``claims similar`` and ``Searcher.similar``: hybrid leaning on the semantic leg
-    (``SIMILAR_WEIGHTS``), claim cleaning, clusters, and the date leg at the claim's own date."""
-    base = SearchOptions(weights=SIMILAR_WEIGHTS, cluster=True, clean=True, around="auto")
-    return dataclasses.replace(base, **changes)
+    """The defaults of ``claims similar`` and ``Searcher.similar`` (``SIMILAR``), with ``changes``."""
+    return SearchOptions(**(SIMILAR | changes))
+
+
+def defaults(**changes: Any) -> dict[str, Any]:
+    """The scalar defaults of ``SearchOptions`` (all but ``filters``) with ``changes``, built without
+    importing Whoosh (``SearchOptions()`` builds a ``Filters``): the CLI's option defaults."""
+    return {f.name: f.default for f in dataclasses.fields(SearchOptions) if f.name != "filters"} | changes
 
 
 def parse_weights(text: str) -> tuple[float, float]:

@@ -19,10 +19,12 @@ Run = list[tuple[int, float]]
 
 @dataclass
 class SearchResult:
-    """One page of hits, best first, and (with ``opts.explain``) how they were ranked."""
+    """One page of hits, best first, (with ``opts.explain``) how they were ranked, and notes for the
+    user (e.g. why ``--around auto`` found no date)."""
 
     hits: list[Hit]
     explain: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _hit(pid: int, score: float, row: dict[str, Any], runs: dict[str, Run], leg_rank, leg_score) -> Hit:

@@ -293,12 +293,15 @@ class Searcher:
         opts = opts or similar_options()
         exclude: set[int] = set()
         vector = None
+        notes: list[str] = []
         if passage_id is not None:
             row = self.catalog.passage(passage_id)
             auto = opts.around == "auto"
             opts = self._checked(opts, None)
-            if auto:  # the passage's own article date; undated: no date leg (``--explain`` shows around null)
+            if auto:  # the passage's own article date; undated: no date leg, and a note says so
                 opts = dataclasses.replace(opts, around=(row["date"] or "")[:10] or None)
+                if opts.around is None:
+                    notes.append(f"--around auto: passage {passage_id}'s article has no date, so no date leg")
             text = row["text"]
             exclude.add(passage_id)
             if opts.mode != "keyword":
@@ -313,7 +316,9 @@ class Searcher:
         prep = self._prepare(text, opts, vector=vector)
         depth = leg_depth(opts)
         fused, runs = self._legs(prep, opts, {"keyword": depth, "semantic": depth}, exclude)
-        return assemble(self, fused, runs, opts, prep.q, prep.vector, prep.text, depth)
+        result = assemble(self, fused, runs, opts, prep.q, prep.vector, prep.text, depth)
+        result.notes = notes
+        return result
 
     def leg_depths(self, opts: SearchOptions) -> dict[str, int | None]:
         """How deep ``iter_ranked`` fetches each leg of ``opts.mode`` (None: every match).

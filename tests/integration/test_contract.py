@@ -82,6 +82,7 @@ def test_similar_by_id_around_auto_is_the_passages_own_date(sample_searcher):
     if undated is not None:  # says why not: no date leg, around null
         res = sample_searcher.similar(passage_id=undated["passage_id"], opts=similar_options(explain=True))
         assert res.explain["around"] is None and "date" not in res.explain["legs"]
+        assert "has no date" in res.notes[0]
 
 
 # -- export with the date leg ----------------------------------------------------------------------

@@ -268,3 +268,21 @@ def test_batch_run_bad_file_line_names_file_and_line(tmp_path):
     path.write_text("q1\tok\nno tab\n", encoding="utf-8")
     with pytest.raises(FileLineError, match=r"q\.tsv:2: expected"):
         run_batch(_StubSearcher(), path, so.SearchOptions(), io.StringIO())
+
+
+def test_cli_start_up_imports_no_whoosh_and_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, cli; print(sorted(m for m in ('whoosh', 'torch', 'faiss') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_similar_defaults_in_the_cli_are_the_librarys():
+    import cli
+
+    lib = so.similar_options()
+    for name in ("weights", "cluster", "clean", "around", "fusion", "norm", "depth", "min_similarity"):
+        assert getattr(cli.S, name) == getattr(lib, name), name
+    assert cli.D.weights == so.SearchOptions().weights
