@@ -466,6 +466,8 @@ def search(
 
     opts = _options(**_pick(locals()))
     _check_batch(queries, query, output, "QUERY")
+    if query is None and queries is None:
+        _fail("give a QUERY, or --queries FILE.tsv for a batch run")
     with Searcher(index, model=model) as s:
         if queries is not None:
             _batch(s, queries, opts, fmt, "search", query_syntax, output, quiet)
