@@ -179,8 +179,8 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except ClaimsError as e:
             _fail(str(e))
         except sqlite3.DatabaseError as e:  # "malformed" found mid-query, past the checks on open
+            from index.catalog_reader import damaged_catalog
             from index.manifest import CATALOG
-            from search.catalog import damaged_catalog
 
             if any(w in str(e).lower() for w in ("full", "disk i/o", "readonly", "unable to open")):
                 _fail(f"catalog: {e} (check free disk space and permissions)")

@@ -100,7 +100,7 @@ def split_inputs(records: list[dict], folder: Path) -> tuple[Path, Path]:
 def passage_multiset(index: Path) -> list[tuple[str, int, int, str]]:
     """Every passage of the committed generation as sorted ``(article_id, start, end, text)``."""
     from index.manifest import CATALOG, read_manifest
-    from search.catalog import CatalogReader
+    from index.catalog_reader import CatalogReader
 
     cat = CatalogReader(index / CATALOG, read_manifest(index).generation)
     try:

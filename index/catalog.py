@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from index.catalog_reader import CatalogReader, visible
 from index.records import Article, Dropped, Passage, Problem
-from search.catalog import CatalogReader, visible
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from index.catalog_reader import CatalogReader
 from index.errors import ClaimsError, IndexCorruptError, ModelMismatchError, NotFoundError
 from index.manifest import CATALOG, Manifest, read_manifest
-from search.catalog import CatalogReader
 from search.fusion import AROUND_DAYS, AROUND_WEIGHT
 from search.hits import Hit
 from search.lexical import pid_column
@@ -100,7 +100,7 @@ class Searcher:
     def _pin_vectors(self) -> tuple[Any, Any] | None:
         """Open this generation's vector files now (cheap; FAISS is loaded on first use): the writer
         removes them once the next generation commits, and an open handle keeps them readable."""
-        from search.dense import tombstone_path
+        from index.vector_store import tombstone_path
 
         if not self.manifest.vectors_file:
             return None
@@ -260,7 +260,7 @@ class Searcher:
     ) -> list[tuple[int, float]]:
         """Top ``depth`` passages by cosine; a match on an article field vector scores the article's
         first passage (each passage keeps its best score)."""
-        from search.dense import FIELD_SHIFT, PID_MASK, field_vector_id
+        from index.ids import FIELD_SHIFT, PID_MASK, field_vector_id
 
         n_fields = len(self.manifest.embed_fields)
         allowed = self.allowed_ids(filters)
