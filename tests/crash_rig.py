@@ -20,7 +20,8 @@ Some trials crash the first batch of a new index ("no index" must be reported cl
 the resumed ingest as well (a crash during recovery). The embedding cache of every trial's index is
 filled from the reference run, so children never load the model to embed. Prints one line per trial,
 then trials, kill points hit and failures; exits 1 on any failure. ``tests/integration/test_crash.py``
-runs the same rig on a small subset.
+runs the same rig on a small subset; ``bench/crash.py`` runs this module's ``main`` (a test helper,
+so it lives under ``tests/``; each child is this file run with ``--child``).
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ def split_inputs(records: list[dict], folder: Path) -> tuple[Path, Path]:
 # -- reading an index -------------------------------------------------------------------------------------
 def passage_multiset(index: Path) -> list[tuple[str, int, int, str]]:
     """Every passage of the committed generation as sorted ``(article_id, start, end, text)``."""
-    from index.manifest import CATALOG, read_manifest
     from index.catalog_reader import CatalogReader
+    from index.manifest import CATALOG, read_manifest
 
     cat = CatalogReader(index / CATALOG, read_manifest(index).generation)
     try:
