@@ -70,7 +70,6 @@ class SearchOptions:
 @dataclass
 class SearchResult:
     hits: list[Hit]
-    parsed: str = ""
     explain: dict[str, Any] = field(default_factory=dict)
 
 
@@ -459,7 +458,7 @@ class Searcher:
                 else None,
                 "candidates": {leg: len(run) for leg, run in runs.items()},
             }
-        return SearchResult(hits=hits, parsed=repr(q) if q is not None else "", explain=explain)
+        return SearchResult(hits=hits, explain=explain)
 
 
 def _and_first(top, q, conj, depth: int | None, operator: str) -> list[tuple[int, float]]:
