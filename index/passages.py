@@ -16,12 +16,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import accumulate
-
-import blingfire
 
 from index.boilerplate import CAPTION_END, CREDIT_TAIL, INLINE, sentence_reason
 from index.records import Article, Dropped, Passage
+from index.sentences import sentence_starts
 
 FRAGMENT_WORDS = 6  # fewer words is a fragment ("he said.", "Bomber drills."): it joins a neighbour
 HEADING_WORDS = 12  # a paragraph of at most this many words and no terminal punctuation is a subheading
@@ -40,6 +38,9 @@ _LETTER = re.compile(r"[^\W\d_]")  # a span without one is noise: "1.", "[...]",
 # these (and every other non-printable character) are blanked one for one, so offsets still line up.
 _BLANK = re.compile(r"[\s\x00-\x1f\x7f-\x9f\xad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
 
+# A list item: a bullet, or a number or letter with "." or ")"; then a space and the item.
+_BULLET = re.compile(r"(?:[-*•·▪◦‣●○–—]|\(?\d{1,3}[.)]|\(?[a-z][.)])[ \t]+(?=\S)")
+_LEAD_IN = re.compile(r":[\"'”’)]*$")  # "Officials said the convoy included:"
 # The end-anchored patterns below are matched against the last few characters of a span only.
 _TAIL = 16
 # Ends a sentence: terminal punctuation, possibly inside closing quotes or brackets, or a closing quote.
@@ -83,7 +84,12 @@ def split_passages(text: str, max_words: int = 60) -> tuple[list[Passage], list[
     passages: list[Passage] = []
     dropped: list[Dropped] = []
     paragraphs = list(_paragraphs(text))
+    lists = _lists(text, paragraphs)
     for i, (start, end) in enumerate(paragraphs):
+        if i in lists:
+            if lists[i]:  # the first paragraph of a list (its lead-in or first item): the whole list
+                _list_passages(text, lists[i], max_words, passages, dropped)
+            continue
         segments = _segments(text, start, end)
         reasons = [r or sentence_reason(text[s:e]) for s, e, r in segments]
         last = i == len(paragraphs) - 1
@@ -103,6 +109,53 @@ def split_passages(text: str, max_words: int = 60) -> tuple[list[Passage], list[
             dropped.append(Dropped(s, e, text[s:e], why))
         passages += _passages(text, run, max_words)
     return passages, dropped
+
+
+def _lists(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
+    """Bullet and numbered lists: ``{paragraph number: its list's lines}`` for a list's first paragraph
+    (a lead-in ending in ``:``, else the first item) and ``{number: []}`` for the rest of its lines.
+
+    A list is two or more item lines in a row (``- ``, ``* ``, ``• ``, ``1. ``, ``a) ``...), or one or more
+    after a lead-in: alone, each short item would be dropped as a heading or a truncated fragment.
+    """
+    items = [bool(_BULLET.match(text, s)) for s, _ in paragraphs]
+    out: dict[int, list[tuple[int, int]]] = {}
+    i = 0
+    while i < len(paragraphs):
+        j = i
+        while j < len(paragraphs) and items[j]:
+            j += 1
+        lead = i > 0 and i - 1 not in out and _LEAD_IN.search(text, *paragraphs[i - 1])
+        if j - i >= 2 or (j > i and lead):
+            first = i - 1 if lead else i
+            out[first] = paragraphs[first:j]
+            out.update((k, []) for k in range(first + 1, j))
+        i = max(j, i + 1)
+    return out
+
+
+def _list_passages(
+    text: str, lines: list[tuple[int, int]], max_words: int, passages: list[Passage], dropped: list[Dropped]
+) -> None:
+    """A list as passages: all of it when it is short (``max_words``), else the lead-in with the first
+    item and each further item on its own; lines a boilerplate rule matches are dropped (a lead-in
+    such as "Read more:" takes its whole list with it)."""
+    reasons = [sentence_reason(text[s:e]) for s, e in lines]
+    if not _BULLET.match(text, lines[0][0]) and reasons[0]:
+        dropped.append(Dropped(lines[0][0], lines[-1][1], text[lines[0][0] : lines[-1][1]], reasons[0]))
+        return
+    kept = [line for line, why in zip(lines, reasons, strict=True) if why is None]
+    dropped += [Dropped(s, e, text[s:e], why) for (s, e), why in zip(lines, reasons, strict=True) if why]
+    if not kept:
+        return
+    if len(text[kept[0][0] : kept[-1][1]].split()) <= max_words and len(kept) == len(lines):
+        groups = [(kept[0][0], kept[-1][1])]
+    else:
+        joined = not _BULLET.match(text, kept[0][0]) and len(kept) > 1
+        groups = [(kept[0][0], kept[1][1])] + kept[2:] if joined else kept
+    for s, e in groups:
+        pieces = _split_long(text, s, e, max_words) if len(text[s:e].split()) > max_words else [(s, e)]
+        passages.extend(Passage(a, b, text[a:b]) for a, b in pieces)
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
@@ -153,7 +206,7 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, int, str | Non
             inline[a] = (b, reason, takes_previous)
     cuts = set(inline) | {b for b, _, _ in inline.values()}
     inside = [(a, b) for a, (b, _, _) in inline.items()]
-    for cut in _sentence_starts(para):
+    for cut in sentence_starts(para):
         if not any(a < cut < b for a, b in inside):  # blingfire's own split of a credit
             cuts.add(cut)
     segments: list[tuple[int, int, str | None]] = []
@@ -169,27 +222,6 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, int, str | Non
                 segments[-1] = (ps, pe, "caption")
         segments.append((s, e, reason or (None if _LETTER.search(text, s, e) else "noise")))
     return segments
-
-
-def _sentence_starts(para: str) -> list[int]:
-    """Offsets in ``para`` (blanked: " " its only space) where blingfire starts a sentence, but the first."""
-    sentences = blingfire.text_to_sentences(para)
-    if "\n" not in sentences:
-        return []
-    if sentences.replace("\n", " ") == para:  # usual case: one space between sentences
-        return [m.end() for m in re.finditer("\n", sentences)]
-    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(para)]
-    ends = list(accumulate(e - s for s, e in tokens))  # non-space characters up to each token's end
-    lines = sentences.split("\n")
-    if sum(len(s) - s.count(" ") for s in lines) != ends[-1]:
-        return []
-    starts, seen = [], 0
-    for line in lines[:-1]:
-        seen += len(line) - line.count(" ")
-        k = bisect_right(ends, seen)  # the token that holds the next sentence's first character
-        if k < len(tokens):
-            starts.append(tokens[k][1] - (ends[k] - seen))
-    return starts
 
 
 def _paragraph_reason(para: str, reasons: list[str | None], first: bool, last: bool) -> str | None:
