@@ -41,7 +41,9 @@ __all__ = ["IngestReport", "PlannedArticle", "apply", "delete", "ingest", "plan"
 # "problem" (problem), "wait" (message), "commit" (generation)
 Progress = Callable[..., None]
 
-WINDOW = 64  # articles read before one batched unchanged check
+WINDOW = (
+    64  # articles read before one batched unchanged check (chunk // 8 when smaller: small chunks stay small)
+)
 COMMIT_ARTICLES = 20_000  # a long run commits a generation after this many articles ...
 COMMIT_SECONDS = 600.0  # ... or this many seconds, whichever comes first
 
@@ -348,7 +350,7 @@ class _Run:
             self.report.repeats += 1
             del self.window[article.article_id]  # the later record wins (and goes to the end)
         self.window[article.article_id] = article
-        if len(self.window) >= WINDOW:
+        if len(self.window) >= max(1, min(WINDOW, self.chunk // 8)):
             self._check()
 
     def _check(self) -> None:
