@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from index.errors import ClaimsError, InputFormatError
 from index.faults import checkpoint
 from index.lexical import passage_doc
@@ -32,7 +30,7 @@ from index.passages import split_article
 from index.rebuild import delete, reindex
 from index.records import Article, Dropped, FieldMap, Passage, Problem, text_hash
 from index.sources import iter_files, read_file
-from index.vectorcache import SPILL, article_fields, as_matrix, context_text, embed_cached
+from index.vectorcache import SPILL, article_fields, context_text, embed_cached, vectors_for
 from index.writer import Batch, IndexWriter
 
 __all__ = ["IngestReport", "PlannedArticle", "apply", "delete", "ingest", "plan", "reindex"]
@@ -194,9 +192,9 @@ def apply(
                 passage_doc(pid, batch.gen, p, a, context)
                 for pid, p in zip(ids, item.passages[i : i + step], strict=True)
             ]
-            batch.add_passages(ids, docs, _matrix(w, vectors, hashes, dim))
+            batch.add_passages(ids, docs, vectors_for(w, vectors, hashes, dim))
         if pids and item.fields:
-            field_vectors = _matrix(w, vectors, [h for _, _, h in item.fields], dim)
+            field_vectors = vectors_for(w, vectors, [h for _, _, h in item.fields], dim)
             batch.add_field_vectors(pids[0], [no for no, _, _ in item.fields], field_vectors)
         report.passages += len(pids)
         report.dropped += len(item.dropped)
@@ -205,16 +203,6 @@ def apply(
     w.catalog.commit()
     checkpoint("catalog-chunk")
     return report
-
-
-def _matrix(writer: IndexWriter, vectors: Mapping[str, bytes], hashes: Sequence[str], dim: int) -> np.ndarray:
-    missing = [h for h in hashes if h not in vectors]
-    if missing:
-        vectors = {
-            **writer.catalog.vectors(writer.embedder.name, missing),
-            **{h: vectors[h] for h in hashes if h in vectors},
-        }
-    return as_matrix(vectors, hashes, dim)
 
 
 def ingest(

@@ -76,3 +76,16 @@ def embed_cached(
 
 def as_matrix(cached: dict[str, bytes], hashes: Sequence[str], dim: int) -> np.ndarray:
     return np.frombuffer(b"".join(cached[h] for h in hashes), dtype=np.float32).reshape(-1, dim)
+
+
+def vectors_for(
+    writer: IndexWriter, vectors: Mapping[str, bytes], hashes: Sequence[str], dim: int
+) -> np.ndarray:
+    """The ``(len(hashes), dim)`` float32 matrix of ``hashes``: from ``vectors``, else from the cache."""
+    missing = [h for h in hashes if h not in vectors]
+    if missing:
+        vectors = {
+            **writer.catalog.vectors(writer.embedder.name, missing),
+            **{h: vectors[h] for h in hashes if h in vectors},
+        }
+    return as_matrix(vectors, hashes, dim)

@@ -384,7 +384,9 @@ def test_bad_inputs_are_reported_one_line_each_and_the_rest_goes_in(tiny_index, 
     assert after["articles"] == before["articles"] + 3
     assert before["passages"].items() <= after["passages"].items(), "nothing already indexed is lost"
     with Searcher(index) as s:
-        assert "café near the façade" in s.catalog.article_text("inputs/cp1252"), "cp1252 decoded, not mangled"
+        assert "café near the façade" in s.catalog.article_text("inputs/cp1252"), (
+            "cp1252 decoded, not mangled"
+        )
         assert s.catalog.article_text("json-ok") == NEW
     assert_ok(index)
 

@@ -9,6 +9,8 @@ import codecs
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from index import readers
 from index.dates import normalize_date
@@ -54,6 +56,23 @@ def test_decode_reads_what_tools_write(data, encoding):
     text, used = decode(data)
     assert (text, used) == (TEXT, encoding)
     assert not is_binary(data[:8192]), "UTF-16's NUL bytes are not a binary file"
+
+
+# Not NUL (text files hold none: NULs mean binary, or BOM-less UTF-16) and not a leading U+FEFF (read as a BOM).
+TEXTS = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=200).filter(
+    lambda t: not t.startswith("\ufeff")
+)
+
+
+@given(TEXTS, st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32"]))
+def test_unicode_with_a_bom_or_utf8_round_trips(text, encoding):
+    assert decode(text.encode(encoding))[0] == text
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_decode_without_raising(data):
+    text, used = decode(data)
+    assert isinstance(text, str) and used
 
 
 def test_decode_latin1_when_cp1252_cannot():

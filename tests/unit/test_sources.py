@@ -194,7 +194,10 @@ def test_jsonl_empty_and_binary(tmp_path):
 def test_json_array_single_object_and_json_lines(tmp_path):
     records = [{"id": "a", "text": "First.", "extra": {"k": 1}}, {"text": "Second."}, 3]
     articles, problems = split(read_file(path := write(tmp_path / "arr.json", json.dumps(records, indent=2))))
-    assert [(a.article_id, a.metadata) for a in articles] == [("a", {"extra": {"k": 1}}), (f"{tmp_path.name}/arr-1", {})]
+    assert [(a.article_id, a.metadata) for a in articles] == [
+        ("a", {"extra": {"k": 1}}),
+        (f"{tmp_path.name}/arr-1", {}),
+    ]
     assert [p.origin for p in problems] == [f"{path}[2]"]
     one = only_article(write(tmp_path / "one.json", json.dumps({"text": "Only.", "title": "T"}, indent=2)))
     assert (one.article_id, one.title, one.text) == (f"{tmp_path.name}/one", "T", "Only.")
