@@ -230,8 +230,8 @@ def ingest(
     comes again in the run, the last record wins (``report.repeats``). A run of more than
     ``commit_articles`` articles or ``commit_seconds`` seconds commits a generation at each such
     interval (each commit atomic; a kill loses at most the interval in progress); an unchanged
-    re-ingest commits nothing. With ``strict`` the first bad record aborts the run and nothing of
-    the interval in progress is committed.
+    re-ingest commits nothing. With ``strict`` the run commits once, at the end: the first bad record
+    aborts it and nothing changes.
 
     Raises:
         InputFormatError: with ``strict``, on the first bad record.
@@ -246,7 +246,8 @@ def ingest(
         index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
     ) as writer:
         run = _Run(writer, command, embed_fields, report, progress, chunk)
-        run.every = (commit_articles, commit_seconds)
+        # --strict promises all or nothing: one commit at the end.
+        run.every = (commit_articles, commit_seconds) if not strict else (float("inf"), float("inf"))
         try:
             for item in stream:
                 if isinstance(item, Problem):
@@ -322,6 +323,7 @@ class _Run:
         self.batch = self._begin()
         self.window: dict[str, Article] = {}  # read, not yet checked (the last record of an id)
         self.pending: list[PlannedArticle] = []  # checked and planned, waiting for vectors
+        self.pending_ids: set[str] = set()
         self.need: dict[str, str] = {}  # text hash -> text, for the pending articles
         self.seen: set[str] = set()  # ids applied in this run
         self.every = (COMMIT_ARTICLES, COMMIT_SECONDS)
@@ -349,7 +351,8 @@ class _Run:
         changed = []
         for article_id, article in self.window.items():
             live = current.get(article_id)
-            if live and live[1] == article.content_hash():
+            # An id still pending from an earlier window goes to apply(), whose last-wins rule decides.
+            if live and live[1] == article.content_hash() and article_id not in self.pending_ids:
                 if article_id in self.seen:
                     self.report.repeats += 1
                 else:
@@ -361,6 +364,7 @@ class _Run:
         self.window.clear()
         for item in plan(changed, self.batch.embed_fields):
             self.pending.append(item)
+            self.pending_ids.add(item.article.article_id)
             self.need.update(item.texts())
         if len(self.need) >= self.chunk:
             self._apply()
@@ -375,6 +379,7 @@ class _Run:
         apply(self.w, self.batch, self.pending, vectors, self.report, self.seen, self.progress)
         self.applied += len(self.pending)
         self.pending.clear()
+        self.pending_ids.clear()
         self.need.clear()
         n, t = self.since
         if self.applied - n >= self.every[0] or time.monotonic() - t >= self.every[1]:

@@ -289,3 +289,33 @@ def test_progress_lines_off_a_terminal(tmp_path, cli, monkeypatch):
     assert lines and "passages/s" in lines[-1] and "articles/s" in lines[-1]
     assert any("files 1/1, 100% of bytes, ETA 0m0s" in line for line in lines)
     assert "5 added" in result.stderr
+
+
+def test_repeat_across_windows_before_vectors_keeps_the_last_record(tmp_path):
+    """r1 is pending (planned, not yet applied) when its last record, equal to the indexed one, arrives."""
+    index = tmp_path / "idx"
+    new = {"id": "r1", "text": "The final report on the Kakhovka dam breach."}
+    old = {"id": "r1", "text": "The first draft of the report on the Kakhovka dam."}
+    fill = [{"id": f"f{n}", "text": f"Filler claim number {n} about the front line."} for n in range(10)]
+    lines = lambda rows: "".join(json.dumps(r) + "\n" for r in rows)  # noqa: E731
+    ingest(index, [write(tmp_path / "a" / "x.jsonl", lines([new, *fill]))], chunk=64)
+    gen = generation(index)
+    report = ingest(index, [write(tmp_path / "a" / "y.jsonl", lines([old, *fill, new]))], chunk=64)
+    assert (report.added, report.updated, report.unchanged, report.repeats) == (0, 0, 11, 1)
+    assert generation(index) == gen and live(index)["r1"] == [new["text"]]
+
+
+def test_strict_run_commits_once_at_the_end(tmp_path):
+    from index.errors import InputFormatError
+
+    index = tmp_path / "idx"
+    ingest(
+        index, [write(tmp_path / "a" / "one.txt", "One\n\nAir defence shot down eleven drones over Kyiv.")]
+    )
+    rows = "".join(
+        json.dumps({"id": f"a{n}", "text": f"Claim {n} about the front line."}) + "\n" for n in range(40)
+    )
+    path = write(tmp_path / "a" / "x.jsonl", rows + "{not json\n")
+    with pytest.raises(InputFormatError):
+        ingest(index, [path], strict=True, chunk=16, commit_articles=4)
+    assert generation(index) == 1 and list(live(index)) == ["a/one"], "--strict: nothing changes"
