@@ -415,6 +415,7 @@ class _progress:
         self.live = err.is_terminal
         self.counts = {"articles": 0, "passages": 0}
         self.files: dict = {}
+        self.embedding: tuple | None = None  # of a window too big to hold (a huge article)
         import time
 
         self.clock = time.monotonic
@@ -441,6 +442,10 @@ class _progress:
                 self.p.advance(self.tasks[event], info.get("n", 1))
         elif event == "file":
             self.files = info
+        elif event == "embedding":  # (done, total, first done, its time): the rate since the first report
+            first = self.embedding if self.embedding and self.embedding[1] == info["total"] else None
+            start = (first[2], first[3]) if first else (info["done"], self.clock())
+            self.embedding = (info["done"], info["total"], *start)
         elif event in ("problem", "wait"):
             msg = str(info.get("problem") or info.get("message"))
             kind = (
@@ -465,6 +470,12 @@ class _progress:
             out += f"; files {f['done']}/{f['total']}, {share:.0%} of bytes"
             if share > 0:
                 eta = int(elapsed * (1 - share) / share)
+                out += f", ETA {eta // 60}m{eta % 60}s"
+        if self.embedding and self.embedding[0] < self.embedding[1]:
+            done, total, done0, t0 = self.embedding
+            out += f"; embedding a large article: {done:,}/{total:,} texts"
+            if done > done0:
+                eta = int((now - t0) * (total - done) / (done - done0))
                 out += f", ETA {eta // 60}m{eta % 60}s"
         return out + f"; {int(elapsed)}s elapsed"
 

@@ -36,7 +36,8 @@ from index.writer import Batch, IndexWriter
 __all__ = ["IngestReport", "PlannedArticle", "apply", "delete", "ingest", "plan", "reindex"]
 
 # progress(event, **info): "file" (done, total, bytes_done, bytes_total), "articles" (n), "passages" (n),
-# "problem" (problem), "wait" (message), "commit" (generation)
+# "embedding" (done, total: texts of a window too big to hold, e.g. a huge article), "problem" (problem),
+# "wait" (message), "commit" (generation)
 Progress = Callable[..., None]
 
 WINDOW = (
@@ -373,7 +374,8 @@ class _Run:
         if not self.pending:
             return
         keep = len(self.need) <= SPILL * self.chunk
-        vectors, embedded = embed_cached(self.w, self.need, self.chunk, keep=keep)
+        on_chunk = None if keep else lambda done, total: self.progress("embedding", done=done, total=total)
+        vectors, embedded = embed_cached(self.w, self.need, self.chunk, keep=keep, on_chunk=on_chunk)
         self.report.embedded += embedded
         self.report.cached_vectors += len(self.need) - embedded
         apply(self.w, self.batch, self.pending, vectors, self.report, self.seen, self.progress)

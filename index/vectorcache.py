@@ -6,7 +6,7 @@ embedded once per model (same text hash, same model: read from the catalog's ``e
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -41,13 +41,18 @@ def context_text(fields: Sequence[tuple], names: Sequence[str]) -> str:
 
 
 def embed_cached(
-    writer: IndexWriter, need: Mapping[str, str], chunk: int = 512, keep: bool = True
+    writer: IndexWriter,
+    need: Mapping[str, str],
+    chunk: int = 512,
+    keep: bool = True,
+    on_chunk: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, bytes], int]:
     """Vectors for ``{text hash: text}``: from the catalog's cache, embedding (and caching) only the rest.
 
     Texts are embedded ``chunk`` at a time and each chunk is cached (committed) at once, so a kill
     never costs an embedding twice. With ``keep=False`` nothing is returned in memory (the caller reads
     the vectors back from the cache a slice at a time: a huge article in bounded memory).
+    ``on_chunk(done, total)`` is called after each chunk (texts looked up or embedded so far, of all).
 
     Returns:
         ``({text hash: float32 bytes}`` (empty when not ``keep``), number of texts embedded``)``.
@@ -71,6 +76,8 @@ def embed_cached(
         embedded += len(missing)
         if keep:
             out.update(cached)
+        if on_chunk:
+            on_chunk(min(i + step, len(hashes)), len(hashes))
     return out, embedded
 
 
