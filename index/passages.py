@@ -2,13 +2,15 @@
 
 A passage is one sentence that states a claim, or up to three when a short fragment or a quote's
 attribution belongs with its neighbour; an overlong sentence is split at a clause boundary. Passages
-never cross a paragraph. Boilerplate (photo captions, requests for comment, prompts, bylines,
+never cross a paragraph (a list with its lead-in is one). Boilerplate (photo captions, requests for comment, prompts, bylines,
 subheadings, a truncated last sentence) becomes a :class:`Dropped` span with a reason.
 
+Bullet and numbered lists are kept: their items are claims ("the convoy included:" / "- three
+howitzers"), joined with their lead-in when the whole list is short.
+
 Everything here is a pure function of the text (no global mutable state), so it can run inside a Ray
-``map_batches``. The rules are small tables of compiled regexes; they favour precision: a rule that
-might drop a real claim sentence is narrowed until it does not. Patterns begin with a literal where
-they can, because Python's ``re`` then scans for it in C (a leading ``\\b`` is ten times slower).
+``map_batches``. Sentence starts come from ``index.sentences``; the boilerplate rules (small tables of
+compiled regexes that favour precision) from ``index.boilerplate``.
 """
 
 from __future__ import annotations
