@@ -109,6 +109,28 @@ def is_binary(sniff: bytes) -> bool:
     return b"\x00" in sniff or len(_CONTROL_BYTES.findall(sniff)) > _MOSTLY_CONTROL * len(sniff)
 
 
+# What a binary file that users feed by mistake usually is, by its first bytes, and the fix.
+_MAGIC = (
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (an Excel .xlsx or Word .docx file?); save it as CSV or text, or unzip it",
+    ),
+    (b"%PDF", "a PDF document; extract its text first (e.g. pdftotext) or leave it out"),
+    (b"\x1f\x8b", "gzip-compressed without a .gz name; rename it to end in .gz"),
+    (b"\xd0\xcf\x11\xe0", "an old Office file (.xls/.doc); save it as CSV or text"),
+    (b"SQLite format 3\x00", "an SQLite database; export the table as CSV or JSON Lines"),
+    (b"PAR1", "a Parquet file; export it as JSON Lines or CSV"),
+)
+
+
+def binary_reason(head: bytes) -> str:
+    """The one-line message for a binary file: what it looks like and the fix."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return f"binary file: {what}"
+    return BINARY
+
+
 def clip(value: object, limit: int = 160) -> str:
     """One line of at most ``limit`` characters, for messages built from input data."""
     text = " ".join(str(value).split())

@@ -21,8 +21,8 @@ from typing import Any, BinaryIO
 
 from index.dates import normalize_date
 from index.decoding import (
-    BINARY,
     SNIFF_BYTES,
+    binary_reason,
     bom_encoding,
     clip,
     decode,
@@ -122,7 +122,7 @@ def _read_jsonl(f: Input) -> _Reader:
         head = stream.read(SNIFF_BYTES)
         head += stream.readline()  # finish the line the sniff cut
         if is_binary(head[:SNIFF_BYTES]):
-            yield Problem(f.origin, BINARY)
+            yield Problem(f.origin, binary_reason(head))
             return
         wide = wide_encoding(head)
         if wide:  # UTF-16/32 (PowerShell's `>`): lines are not split at a "\n" byte
@@ -294,7 +294,7 @@ def _load_bytes(f: Input) -> Generator[Problem, None, bytes | None]:
         yield Problem(f.origin, "empty file")
         return None
     if is_binary(data[:SNIFF_BYTES]):
-        yield Problem(f.origin, BINARY)
+        yield Problem(f.origin, binary_reason(data))
         return None
     return data
 

@@ -230,3 +230,19 @@ def test_unexpected_reader_error_costs_only_that_file(tmp_path, monkeypatch):
     (p,) = problems(items)
     assert p.origin == str(tmp_path / "in" / "a.html")
     assert p.reason.startswith("cannot read file: unexpected ImportError (lxml.html.clean module")
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "words"),
+    [
+        ("sheet.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "Excel .xlsx"),
+        ("report.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\x00\x00", "extract its text first"),
+        ("dump.jsonl", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", "rename it to end in .gz"),
+        ("old.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "old Office file"),
+        ("db.json", b"SQLite format 3\x00\x10\x00\x01\x01", "SQLite database"),
+        ("blob.txt", b"\x00\x01\x02\x03\x04\x05", "binary file, not text"),
+    ],
+)
+def test_binary_file_says_what_it_is_and_the_fix(tmp_path, name, head, words):
+    (p,) = list(read_file(write(tmp_path / name, head + b"\x00" * 64)))
+    assert p.reason.startswith("binary file") and words in p.reason, p.reason
