@@ -63,6 +63,7 @@ def main() -> None:
     import torch
 
     from index import embed
+    from index.catalog_reader import CatalogReader
     from index.embed import Embedder
     from index.ingest import ingest
     from index.lexical import LexicalWriter, passage_doc
@@ -70,7 +71,6 @@ def main() -> None:
     from index.passages import split_article
     from index.records import Article, Passage
     from index.sources import read_file
-    from search.catalog import CatalogReader
 
     files = corpus_files()
     out: Path = args.out

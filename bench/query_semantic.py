@@ -11,7 +11,7 @@ Per size, warm (one untimed pass, then the median of ``--passes`` per query), k=
 
 * exact: ``DenseIndex`` over ``IndexIDMap2(IndexFlatIP)`` (``VectorWriter`` as ingest builds it);
 * approximate: ``VectorWriter.rebuild("ivf")`` (the product's; ``--ann hnsw`` for HNSW with M and
-  efConstruction from ``index/vectors.py``), searched through ``DenseIndex`` over a sweep of
+  efConstruction from ``HNSW_M`` / ``HNSW_EF_CONSTRUCTION`` here, ``build_hnsw``), searched through ``DenseIndex`` over a sweep of
   nprobe (IVF; ``--nprobe``) or efSearch (HNSW; ``--ef``) and ``DenseIndex``'s default:
   latency and recall@10 against exact on the same queries;
 * bare FAISS: the inner ``IndexFlatIP`` / ``IndexIVFFlat`` / ``IndexHNSWFlat`` of the same stores;
@@ -72,8 +72,8 @@ def embed_cached(
     vecs = np.zeros((len(texts), DIM), dtype=np.float32)
     todo = list(range(len(texts)))
     if from_catalog is not None and from_catalog.exists():
+        from index.catalog_reader import CatalogReader
         from index.records import text_hash
-        from search.catalog import CatalogReader
 
         cat = CatalogReader(from_catalog, 0)
         hashes = [text_hash(t) for t in texts]
@@ -107,6 +107,28 @@ def scaled_vectors(base: np.ndarray, n: int, sigma: float):
         yield np.arange(start + 1, start + len(block) + 1, dtype=np.int64), np.ascontiguousarray(block)
 
 
+# HNSW parameters of ``--ann hnsw`` (the product builds IVF past ``index.vectors.ANN_THRESHOLD``).
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+
+
+def build_hnsw(store):
+    """An HNSW copy (``IndexHNSWFlat``, M ``HNSW_M``, efConstruction ``HNSW_EF_CONSTRUCTION``) of a
+    ``DenseIndex``'s live vectors, as a ``DenseIndex`` (searched with its ``ef_search``)."""
+    import faiss
+
+    from search.dense import DenseIndex
+
+    ids = store.ids()
+    d = store.index.d
+    inner = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index = faiss.IndexIDMap2(inner)
+    if len(ids):
+        index.add_with_ids(store.reconstruct(ids), ids)
+    return DenseIndex(index)
+
+
 def recall_at(k: int, got: list[list[int]], truth: list[list[int]]) -> float:
     return float(
         np.mean(
@@ -134,7 +156,7 @@ def bench_size(n, ctx) -> dict:
     idx = list(range(len(Q)))
     import faiss
 
-    from index.vectors import ANN_THRESHOLD, HNSW_EF_CONSTRUCTION, HNSW_M, VectorWriter, ivf_lists
+    from index.vectors import ANN_THRESHOLD, VectorWriter, ivf_lists
     from search.dense import EXACT_FILTER_LIMIT, DenseIndex
     from search.fusion import fuse
     from search.query import conjunctive_query, parse_query
@@ -144,7 +166,7 @@ def bench_size(n, ctx) -> dict:
     r: dict = {"latency": {}, "recall": {}}
     # -- exact ---------------------------------------------------------------------------------------
     t = time.perf_counter()
-    vw = VectorWriter.open(None, DIM)
+    vw = VectorWriter(DenseIndex.empty(DIM))
     for ids, block in scaled_vectors(base, n, args.sigma):
         vw.add(ids, block)
     flat = vw.store
@@ -161,7 +183,10 @@ def bench_size(n, ctx) -> dict:
         log(f"{label} {n:,}: building ({params}) ...")
         ctx.set_threads(0)  # build with the library's default threads, as ingest does
         t = time.perf_counter()
-        vw.rebuild(args.ann)
+        if args.ann == "hnsw":
+            vw.store = build_hnsw(vw.store)
+        else:
+            vw.rebuild(args.ann)
         ann_s = time.perf_counter() - t
         ctx.set_threads(args.threads)
         ann = vw.store
@@ -373,7 +398,7 @@ def main() -> None:
     import torch
 
     from index.embed import Embedder
-    from index.vectors import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_THRESHOLD
+    from index.vectors import ANN_THRESHOLD
 
     ann_desc = (
         f"HNSW M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}"
@@ -453,7 +478,7 @@ def main() -> None:
     print(
         f"Vectors beyond the {nb:,} real passages are synthetic: real vectors + gaussian noise "
         f"(sigma {args.sigma} per dimension), re-normalised. Approximate store: {ann_desc}; product "
-        f"threshold flat -> IVF at {HNSW_THRESHOLD:,} vectors. "
+        f"threshold flat -> IVF at {ANN_THRESHOLD:,} vectors. "
         f"Ratios are against bare FAISS `IndexFlatIP` at the same size, same run. Threads (torch, FAISS): "
         f"{torch.get_num_threads()}, {faiss.omp_get_max_threads()}.\n"
     )
@@ -515,7 +540,7 @@ def main() -> None:
             "queries": len(Q),
             "ann": args.ann,
             "hnsw": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION},
-            "threshold": HNSW_THRESHOLD,
+            "threshold": ANN_THRESHOLD,
             "query_embedding": {"tweets": summary(emb_tweets), "keyword_queries": summary(emb_kw)},
             "ef_needed_for_0.98": need,
             "results": results,

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from index.catalog_reader import CatalogReader, visible
 from index.records import Article, Dropped, Passage, Problem
-from search.catalog import CatalogReader, visible
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -124,6 +124,24 @@ class CatalogWriter(CatalogReader):
             f"SELECT aid, content_hash FROM articles a WHERE article_id = ? AND {visible('a', gen)}",
             (article_id,),
         ).fetchone()
+
+    def current_articles(self, article_ids: list[str], gen: int) -> dict[str, tuple[int, str]]:
+        """``{article_id: (aid, content_hash)}`` of the live versions of ``article_ids`` as this batch sees
+        them, 900 ids a query (SQLite's bound-parameter limit): the batched unchanged check."""
+        out: dict[str, tuple[int, str]] = {}
+        for i in range(0, len(article_ids), 900):
+            chunk = article_ids[i : i + 900]
+            sql = (
+                f"SELECT article_id, aid, content_hash FROM articles a "
+                f"WHERE article_id IN ({','.join('?' * len(chunk))}) AND {visible('a', gen)}"
+            )
+            out.update((r[0], (r[1], r[2])) for r in self.db.execute(sql, chunk))
+        return out
+
+    def changed(self, gen: int) -> bool:
+        """Whether batch ``gen`` has added or retired any article so far."""
+        sql = "SELECT 1 FROM articles WHERE added_gen = ? OR deleted_gen = ? LIMIT 1"
+        return self.db.execute(sql, (gen, gen)).fetchone() is not None
 
     def retire_article(self, aid: int, gen: int) -> list[int]:
         """Mark an article version and its passages deleted in ``gen``; returns the retired passage ids."""

@@ -5,9 +5,8 @@ Every message names the fix, so ``cli.py`` can print ``str(error)`` as one line 
 
 
 class ClaimsError(Exception):
-    """Base class: a problem the user can fix; its message is one line that names the fix."""
-
-    exit_code = 2
+    """Base class: a problem the user can fix; its message is one line that names the fix (the CLI
+    prints it and exits 2)."""
 
 
 class IndexNotFoundError(ClaimsError):

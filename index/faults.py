@@ -10,7 +10,8 @@ cleanup, no ``finally``: what a power cut or the OOM killer does to the process)
 ``CLAIMS_FAULT_LOG=FILE`` appends the name of every checkpoint passed to ``FILE``.
 
 Checkpoints named ``whoosh-*`` lie inside Whoosh's own commit; they are hooked into Whoosh only
-when one of them is the target or the log is on. ``tests/integration/test_crash.py`` and ``bench/crash.py`` use this.
+when one of them is the target or the log is on. ``tests/crash_rig.py`` uses this (run by
+``tests/integration/test_crash.py`` and ``bench/crash.py``).
 """
 
 from __future__ import annotations

@@ -4,17 +4,7 @@ Whoosh scores postings in pure Python (about 1 us each), so a bag-of-words query
 words at 1M passages walks ~0.5M postings and takes a second or more. ``search.impacts`` computes
 exactly Whoosh's BM25F over these arrays instead (a few ``numpy`` passes).
 
-Layout: ``lexical/impacts/<segment id>/`` per Whoosh segment (segments never change once written;
-deletions stay in Whoosh's table of contents and are read from there):
-
-* ``meta.json``: format, doc count, fields, sources (the code table of ``source.npy``);
-* ``<field>.keys.npy`` (int64, sorted): the term's offset in the segment's postings file, which is
-  what Whoosh's own term lookup returns; ``<field>.offsets.npy`` (int64, nterms + 1);
-  ``<field>.docs.npy`` (int32, segment docnums), ``<field>.weights.npy`` (float32, Whoosh's stored
-  weight: frequency x field boost); ``<field>.lengths.npy`` (float32 per doc, Whoosh's byte-rounded
-  field length, the one BM25F uses);
-* ``pids.npy`` (int64 per doc), ``date.npy`` (int64, Whoosh's date long; ``NO_DATE`` when none),
-  ``source.npy`` (int32 code per doc, -1 when none).
+Layout: ``index.impact_format``.
 
 The arrays are derived data: written after the Whoosh commit, each folder renamed into place when
 complete. A segment without its folder (a crash before the rename, an index from an older version)
@@ -31,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index.faults import checkpoint
-from search.impacts import FIELDS, FORMAT, IMPACT_DIR, NO_DATE
+from index.impact_format import FIELDS, FORMAT, IMPACT_DIR, NO_DATE, is_current
 
 
 def sync_impacts(ix) -> int:
@@ -46,7 +36,7 @@ def sync_impacts(ix) -> int:
             seg_id = leaf.segment().segment_id()
             live.add(seg_id)
             dest = root / seg_id
-            if _current(dest):
+            if is_current(dest):
                 continue
             write_segment(leaf, ix.schema, dest)
             written += 1
@@ -55,13 +45,6 @@ def sync_impacts(ix) -> int:
             if child.name not in live:
                 shutil.rmtree(child, ignore_errors=True)
     return written
-
-
-def _current(dest: Path) -> bool:
-    try:
-        return json.loads((dest / "meta.json").read_text(encoding="utf-8")).get("format") == FORMAT
-    except (OSError, ValueError):
-        return False
 
 
 def write_segment(reader, schema, dest: Path) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.query import NumericRange
 
+from index import whoosh_patch
 from index.analysis import build_schema, metadata_field_name, metadata_value, source_key
 from index.errors import IndexCorruptError
 from index.impacts import sync_impacts
-from search import whoosh_patch
 
 
 def parse_date(value: str | None) -> dt.datetime | None:

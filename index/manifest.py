@@ -56,7 +56,6 @@ class Manifest:
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
     tool_version: str = field(default_factory=tool_version)
-    normalized: bool = True
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

@@ -13,16 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from index.manifest import atomic_write_bytes
-from search.dense import DenseIndex, tombstone_path
+from index.vector_store import VectorStore, tombstone_path
 
 # Exact search up to this many vectors; an inverted-file index (IVF) beyond. At 1M vectors
 # (bench/query_semantic.py): exact 54 ms a query; IVF with nlist 4096 and nprobe 256 4.2 ms at
-# recall@10 0.983 against exact, built in 67 s; HNSW (M=32, efConstruction 80) took 380 s to build
-# and reached 0.83 at efSearch 512 (0.97 at 2048) on the same vectors. Exact at 200k: ~11 ms.
+# recall@10 0.983 against exact, built in 67 s; HNSW (M=32, efConstruction 80, built by the bench
+# with ``--ann hnsw``) took 380 s to build and reached 0.83 at efSearch 512 (0.97 at 2048) on the
+# same vectors. Exact at 200k: ~11 ms.
 ANN_THRESHOLD = int(os.environ.get("CLAIMS_ANN_THRESHOLD", os.environ.get("CLAIMS_HNSW_THRESHOLD", "200000")))
-HNSW_THRESHOLD = ANN_THRESHOLD  # the name older code and benches use
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
 # Rebuild an approximate store once this fraction of its vectors are tombstones.
 TOMBSTONE_REBUILD = 0.2
 
@@ -37,14 +35,15 @@ def vectors_file(gen: int) -> str:
 
 
 class VectorWriter:
-    """A mutable copy of one generation's vectors."""
+    """A mutable copy of one generation's vectors (``store``: an ``index.vector_store.VectorStore``,
+    or a subclass, kept through rebuilds)."""
 
-    def __init__(self, store: DenseIndex):
+    def __init__(self, store: VectorStore):
         self.store = store
 
     @classmethod
     def open(cls, path: Path | None, dimension: int) -> VectorWriter:
-        return cls(DenseIndex.load(path) if path else DenseIndex.empty(dimension))
+        return cls(VectorStore.load(path) if path else VectorStore.empty(dimension))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
@@ -75,15 +74,14 @@ class VectorWriter:
             self.rebuild(kind="ivf" if live >= ANN_THRESHOLD else "flat")
 
     def rebuild(self, kind: str) -> None:
-        """Rebuild the store as ``flat`` (exact), ``ivf`` or ``hnsw`` from its live vectors."""
+        """Rebuild the store as ``flat`` (exact) or ``ivf`` from its live vectors (tombstones dropped)."""
+        if kind not in ("flat", "ivf"):
+            raise ValueError(f"vector store kind {kind!r}: expected 'flat' or 'ivf'")
         faiss = self.store.faiss
         ids = self.store.ids()
         vecs = self.store.reconstruct(ids) if len(ids) else np.zeros((0, self.store.index.d), np.float32)
         d = self.store.index.d
-        if kind == "hnsw":
-            inner = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        elif kind == "ivf":
+        if kind == "ivf":
             nlist = max(1, min(ivf_lists(len(ids)), len(ids) // 39))  # k-means wants >= 39 points a list
             inner = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
             # 40 points per list is FAISS's recommended floor for k-means; a fixed seed keeps rebuilds
@@ -96,7 +94,7 @@ class VectorWriter:
         index = faiss.IndexIDMap2(inner)
         if len(ids):
             index.add_with_ids(vecs, ids)
-        self.store = DenseIndex(index)
+        self.store = type(self.store)(index)
 
     def save(self, path: Path) -> str:
         """Write atomically; returns the file's sha256 (recorded in the manifest)."""

@@ -30,10 +30,10 @@ from index.analysis import METADATA_PREFIX
 from index.catalog import CatalogWriter
 from index.errors import IndexLockedError, ModelMismatchError
 from index.faults import checkpoint
+from index.ids import field_vector_id
 from index.lexical import LexicalWriter
 from index.manifest import CATALOG, LOCK, Manifest, read_manifest, write_manifest
 from index.vectors import VectorWriter, vectors_file
-from search.dense import field_vector_id
 
 LEXICAL_DIR = "lexical"
 

@@ -1,5 +1,7 @@
 """Read a claims index: open read-only, parse queries, rank, fuse, cluster and format hits.
 
-Nothing in this package imports a writer from ``index`` (``index.records``, ``index.errors``,
-``index.manifest`` readers and ``index.embed`` for query vectors are read-side helpers).
+Formats are read through ``index`` (manifest, ``catalog_reader``, ``vector_store``, ``ids``,
+``impact_format``, ``analysis``; ``index.embed`` for query vectors); nothing in this package imports
+a writer (``index.writer``, ``index.ingest``, ``index.catalog``, ``index.vectors``...:
+``tests/unit/test_layers.py``).
 """

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from index.catalog_reader import CatalogReader
 from index.errors import ClaimsError
 from index.manifest import CATALOG, read_manifest
-from search.catalog import CatalogReader
 
 
 def _size(path: Path) -> int:
@@ -55,7 +55,8 @@ def check_index(index_dir: Path) -> dict[str, Any]:
     """Do catalog, Whoosh and FAISS hold exactly the same passage ids, and do the checksums match?"""
     from whoosh.query import NumericRange
 
-    from search.dense import FIELD_SHIFT, PID_MASK, DenseIndex
+    from index.ids import vector_field_no, vector_passage_id
+    from index.vector_store import VectorStore
     from search.impacts import ImpactIndex
     from search.lexical import open_lexical_readonly, pid_column
 
@@ -108,14 +109,14 @@ def check_index(index_dir: Path) -> dict[str, Any]:
             if sha != m.vectors_sha256:
                 problems.append(f"vector store {path} does not match the manifest's checksum")
             try:
-                all_ids = DenseIndex.load(path).ids().astype(np.int64)
+                all_ids = VectorStore.load(path).ids().astype(np.int64)
             except ClaimsError as e:
                 problems.append(str(e))
                 all_ids = np.zeros(0, dtype=np.int64)
             # Article field vectors (``--embed-field``) hang off their article's first passage id.
-            is_field = (all_ids >> FIELD_SHIFT) > 0
+            is_field = vector_field_no(all_ids) > 0
             vector_ids = set(all_ids[~is_field].tolist())
-            orphans = set((all_ids[is_field] & PID_MASK).tolist()) - catalog_ids
+            orphans = set(vector_passage_id(all_ids[is_field]).tolist()) - catalog_ids
             if orphans:
                 problems.append(f"FAISS holds field vectors of {len(orphans)} passages the catalog doesn't")
     for name, ids in (("Whoosh", lexical_ids - retired), ("FAISS", vector_ids)):

@@ -18,7 +18,7 @@ def semantic_run(
     passage keeps its best score. ``floor``: candidates below this cosine are dropped (the minimum
     similarity of a semantic hit, ``search.options.semantic_floor``).
     """
-    from search.dense import FIELD_SHIFT, PID_MASK, field_vector_id
+    from index.ids import FIELD_SHIFT, PID_MASK, field_vector_id
 
     n_fields = len(searcher.manifest.embed_fields)
     if allowed is not None and n_fields:

@@ -20,19 +20,14 @@ in segments with deletions.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from whoosh import query
 
-# The on-disk format, written by ``index.impacts`` (which imports these, as index.vectors imports
-# search.dense): one folder per Whoosh segment under ``<lexical>/impacts/``.
-IMPACT_DIR = "impacts"
-FORMAT = 2
-FIELDS = ("text", "title", "context")  # the text fields bare words search (search.query.DEFAULT_FIELDS)
-NO_DATE = np.iinfo(np.int64).min
+from index.impact_format import FIELDS, IMPACT_DIR, NO_DATE, load_segment
+
 K1 = 1.2  # whoosh.scoring.BM25F defaults, the weighting our searchers use
 B = 0.75
 
@@ -55,25 +50,16 @@ class _Res:
 class _Segment:
     def __init__(self, leaf_searcher, offset: int, folder: Path):
         reader = leaf_searcher.reader()
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         self.n = reader.doc_count_all()
-        if meta.get("format") != FORMAT or meta.get("doc_count") != self.n:
-            raise Unsupported(f"impact arrays in {folder} do not match their segment")
+        arrays = load_segment(folder, self.n)  # ImpactFormatError (a ValueError) when stale
         self.searcher = leaf_searcher
         self.reader = reader
         self.offset = offset
-
-        def load(name: str) -> np.ndarray:
-            return np.load(folder / name, mmap_mode="r")
-
-        self.fields = {
-            f: tuple(load(f"{f}.{part}.npy") for part in ("keys", "offsets", "docs", "weights", "lengths"))
-            for f in FIELDS
-        }
-        self.pids = load("pids.npy")
-        self.date = load("date.npy")
-        self.source = load("source.npy")
-        self.source_codes = {s: i for i, s in enumerate(meta["sources"])}
+        self.fields = arrays.fields
+        self.pids = arrays.pids
+        self.date = arrays.date
+        self.source = arrays.source
+        self.source_codes = arrays.source_codes
         self.live: np.ndarray | None = None
         if reader.has_deletions():
             try:  # the segment's deletion set (Whoosh 2.7's W3Segment); else ask doc by doc

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from index import whoosh_patch
 from index.errors import IndexCorruptError
-from search import whoosh_patch
 
 
 def open_lexical_readonly(path: Path):

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from index.catalog_reader import CatalogReader
 from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError, QuerySyntaxError
 from index.manifest import CATALOG, Manifest, read_manifest
-from search.catalog import CatalogReader
 from search.lexical import pid_column
 from search.options import (
     MODES,
@@ -80,7 +80,7 @@ class Searcher:
     def _pin_vectors(self) -> tuple[Any, Any] | None:
         """Open this generation's vector files now (cheap; FAISS is loaded on first use): the writer
         removes them once the next generation commits, and an open handle keeps them readable."""
-        from search.dense import tombstone_path
+        from index.vector_store import tombstone_path
 
         if not self.manifest.vectors_file:
             return None

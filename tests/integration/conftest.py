@@ -160,13 +160,14 @@ def cli() -> Callable[..., object]:
 
 @pytest.fixture(scope="session")
 def crash_rig():
-    """``bench/crash.py`` as a module: the crash harness shared by the crash and concurrency tests."""
+    """``tests/crash_rig.py`` as a module: the crash harness shared by the crash and concurrency tests
+    (``bench/crash.py`` runs it over the whole shared corpora)."""
     import importlib.util
     import sys
 
-    name = "claims_bench_crash"
+    name = "crash_rig"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "crash.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "crash_rig.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

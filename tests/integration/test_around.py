@@ -59,7 +59,9 @@ def test_bad_around_is_one_line_exit_2(sample_index, cli):
 
 
 def test_eval_reads_query_dates_and_reports_the_date_leg(sample_index, cli, tmp_path):
-    from conftest import ROOT
+    from pathlib import Path
+
+    ROOT = Path(__file__).resolve().parents[2]  # `from conftest import`: ambiguous, tests/unit has one too
 
     queries = (ROOT / "samples" / "queries.tsv").read_text(encoding="utf-8").splitlines()
     dated = tmp_path / "q.tsv"

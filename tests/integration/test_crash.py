@@ -2,9 +2,10 @@
 exactly one committed generation, and that the same ingest, run again, completes with no passage lost
 or duplicated.
 
-The rig lives in ``bench/crash.py`` (which runs it over the whole shared corpora); this test runs it
-on the samples plus the first 40 FA-KES records: every named checkpoint of ``index/faults.py`` once,
-crashes during recovery, a crash before the first commit ever, and random-time kills.
+The rig lives in ``tests/crash_rig.py`` (``bench/crash.py`` runs it over the whole shared corpora);
+this test runs it on the samples plus the first 40 FA-KES records: every named checkpoint of
+``index/faults.py`` once, crashes during recovery, a crash before the first commit ever, and
+random-time kills.
 """
 
 from __future__ import annotations

@@ -274,12 +274,12 @@ def test_format_option_overrides_extension(index_dir, tmp_path):
 def test_failed_export_leaves_no_file(index_dir, tmp_path, monkeypatch):
     out = tmp_path / "run.csv"
     out.write_text("old\n")
-    import search.catalog
+    import index.catalog_reader
 
     def boom(self, pids):
         raise OSError("disk full")
 
-    monkeypatch.setattr(search.catalog.CatalogReader, "passages", boom)
+    monkeypatch.setattr(index.catalog_reader.CatalogReader, "passages", boom)
     with pytest.raises(OSError, match="disk full"):
         export(index_dir, QUERY, out, _opts("keyword"))
     assert out.read_text() == "old\n"

@@ -24,8 +24,9 @@ import pytest
 from whoosh import query
 
 from index.analysis import build_schema, source_key
+from index.impact_format import IMPACT_DIR
 from index.impacts import sync_impacts
-from search.impacts import IMPACT_DIR, ImpactIndex, Unsupported
+from search.impacts import ImpactIndex, Unsupported
 from search.query import Filters, conjunctive_query, parse_query
 from search.searcher import Searcher, SearchOptions
 

@@ -50,7 +50,7 @@ def test_paraphrase_of_a_seed_sentence_finds_it_first(sample_searcher):
 
     paraphrase = "Putin said Russia had no option but to build the missiles because of the threats around it."
     top = semantic(sample_searcher, paraphrase)[0]
-    assert top.article_id == "003_aa9f8dce181c1ead"
+    assert top.article_id == "seeds/003_aa9f8dce181c1ead"
     assert top.text.startswith("Because of the surrounding dangers, Putin claimed")
 
 
@@ -65,7 +65,7 @@ def test_paraphrase_of_a_sample_sentence_finds_it_first(sample_searcher):
         "injured, without offering proof."
     )
     top = semantic(sample_searcher, paraphrase)[0]
-    assert top.article_id == "05_himars_makiivka_toll" and original in top.text
+    assert top.article_id == "articles/05_himars_makiivka_toll" and original in top.text
     assert top.highlights == [] or all(0 <= a < b <= len(top.text) for a, b in top.highlights)
 
 
@@ -73,7 +73,7 @@ def test_paraphrase_of_a_sample_sentence_finds_it_first(sample_searcher):
 @pytest.mark.parametrize("mode", ["semantic", "hybrid"])
 def test_similar_by_id_leaves_the_passage_itself_out(sample_searcher, mode):
     first = min(
-        passages_where(sample_searcher, lambda p: p["article_id"] == "01_kinzhal_kaliningrad"),
+        passages_where(sample_searcher, lambda p: p["article_id"] == "articles/01_kinzhal_kaliningrad"),
         key=lambda p: p["ordinal"],
     )
     pid = first["passage_id"]
@@ -87,7 +87,7 @@ def test_similar_by_id_leaves_the_passage_itself_out(sample_searcher, mode):
         assert pid not in members
     # samples/README: 03 re-reports 01's claim (three Kinzhal-armed jets to Kaliningrad) in other words.
     near = sample_searcher.similar(passage_id=pid, opts=SearchOptions(mode="semantic", limit=5)).hits
-    assert "03_baltic_exclave_jets" in {h.article_id for h in near}
+    assert "articles/03_baltic_exclave_jets" in {h.article_id for h in near}
 
 
 def test_cli_similar_by_id_leaves_the_passage_itself_out(cli, sample_index, sample_searcher):

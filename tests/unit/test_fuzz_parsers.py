@@ -1,7 +1,7 @@
 """Fuzzing the query path with arbitrary text: a query, or one clear QuerySyntaxError, never a crash.
 
 (Input files are fuzzed in ``test_sources.py``.) The CLI part ingests three sample articles once
-(needs the bundled model); the parser part needs nothing.
+(with the fake embedder, ``conftest.py``); the parser part needs nothing.
 """
 
 from __future__ import annotations
