@@ -7,15 +7,15 @@ byte-rounded field lengths, read from the same Whoosh searcher), combine them th
 matchers do, and take the top k.
 
 Supported: trees of ``Term`` (text, title and context fields), ``Or`` (sum of scores; with ``scale``,
-Whoosh's coordination bonus ``CoordMatcher._sqr``), ``And`` (sum over passages matching every
-clause) and ``AndNot`` - the default operator's bag of words, ``AND``, ``OR``, ``NOT`` and their
-nesting. Anything else (phrases, wildcards, fuzzy terms, other fields, ranges) raises
-``Unsupported`` and Whoosh answers it. Each score equals Whoosh's score of that document to float
-rounding; ties break by Whoosh docnum, as Whoosh's collector does (``tests/integration/test_impacts.py``
-checks both against Whoosh). Two Whoosh 2.7.4 defects are not reproduced: while iterating, its
-``CoordMatcher`` is rebuilt without the posting lists that have run out, so late documents get a
-smaller term count (here: always the query's), and its ``AndNot`` lets some excluded documents through
-in segments with deletions.
+the coordination bonus ``CoordMatcher._sqr`` as fixed in ``search.whoosh_patch``: the segment's term
+count ``n`` of the query, and no bonus or penalty when ``n <= 1``, so a one-word query is plain BM25F),
+``And`` (sum over passages matching every clause) and ``AndNot`` - the default operator's bag of words,
+``AND``, ``OR``, ``NOT`` and their nesting. Anything else (phrases, wildcards, fuzzy terms, other
+fields) raises ``Unsupported`` and Whoosh answers it. Each score equals (patched) Whoosh's score of
+that document to float rounding; ties break by Whoosh docnum, as Whoosh's collector does
+(``tests/integration/test_impacts.py`` checks both against Whoosh, and ``tests/integration/
+test_bm25f_by_hand.py`` checks both against BM25F computed by hand). One Whoosh 2.7.4 defect is not
+reproduced: its ``AndNot`` lets some excluded documents through in segments with deletions.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ class ImpactIndex:
             return None
         termcount = sum(k.termcount for k in kids)
         docs, scores, nterms, _ = _combine(kids, seg.n)
-        if q.scale and termcount:
+        if q.scale and termcount > 1:  # one term matcher: nothing to coordinate (search.whoosh_patch)
             scores = (scores + (nterms - 1) / (termcount - q.scale) ** 2) * ((termcount - 1) / termcount)
         return _Res(docs, scores, nterms, termcount)
 
