@@ -169,15 +169,22 @@ class ImpactIndex:
 
     # -- filters -----------------------------------------------------------------------------
     def filter_masks(
-        self, start: int | None, end: int | None, sources: list[str], where
+        self, start: int | None, end: int | None, sources: list[str], where, docs: set[int] | None = None
     ) -> list[np.ndarray] | None:
         """Per segment, the docs inside ``[start, end]`` (Whoosh date longs, inclusive), from one of
-        ``sources`` (source keys) and matching every ``where`` Whoosh query. None: no filter."""
-        if start is None and end is None and not sources and not where:
+        ``sources`` (source keys), matching every ``where`` Whoosh query and among ``docs`` (global
+        docnums, the query's field clauses: ``search.query.Filters.clause_docs``). None: no filter."""
+        if start is None and end is None and not sources and not where and docs is None:
             return None
+        admitted = np.fromiter(docs, np.int64) if docs is not None else None
         masks = []
         for seg in self.segments:
             m = np.ones(seg.n, bool)
+            if admitted is not None:
+                inside = admitted[(admitted >= seg.offset) & (admitted < seg.offset + seg.n)]
+                allowed = np.zeros(seg.n, bool)
+                allowed[inside - seg.offset] = True
+                m &= allowed
             if start is not None or end is not None:
                 date = np.asarray(seg.date)
                 m &= date != NO_DATE
@@ -205,6 +212,8 @@ class ImpactIndex:
 
     # -- evaluation --------------------------------------------------------------------------
     def _eval(self, q: query.Query, seg: _Segment, idf_cache) -> _Res | None:
+        if type(q) is query.Every and q.fieldname in (None, "*"):  # field clauses alone: a listing, 0.0
+            return _Res(np.arange(seg.n), np.zeros(seg.n), np.zeros(seg.n, np.int32), 0)
         if isinstance(q, query.Term):
             return self._term(q, seg, idf_cache)
         if type(q) in (query.Or, query.DefaultOr, query.PreloadedOr) or isinstance(q, query.DisjunctionMax):

@@ -20,17 +20,18 @@ import numpy as np
 from index.errors import ClaimsError, IndexCorruptError, ModelMismatchError, NotFoundError
 from index.manifest import CATALOG, Manifest, read_manifest
 from search.catalog import CatalogReader
+from search.clauses import has_clauses
 from search.fusion import AROUND_DAYS, AROUND_WEIGHT
 from search.hits import Hit
 from search.lexical import pid_column
 from search.query import (
     Filters,
+    analyze_query,
     clean_claim_text,
     conjunctive,
-    conjunctive_query,
     expanding_patterns,
+    field_names,
     literal_query,
-    parse_query,
     positive_terms,
     resolve_around,
 )
@@ -207,6 +208,7 @@ class Searcher:
             datetime_to_long(end) if end else None,
             filters.source_keys(),
             filters.where_queries(self.manifest.metadata_fields),
+            filters.clause_docs(self.whoosh),
         )
 
     def keyword_run(
@@ -237,7 +239,7 @@ class Searcher:
             except Unsupported:
                 pass  # a phrase, wildcard, other field...: Whoosh ranks it the same way, slower
         s = self.whoosh
-        fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields) if filters else None
+        fq = filters.whoosh_filter(s, self.ix.schema, self.manifest.metadata_fields) if filters else None
         col = self._pid_col
 
         def whoosh_top(query) -> list[tuple[int, float]]:
@@ -251,9 +253,9 @@ class Searcher:
             return None
         if self.impacts is not None:
             return set(self.impacts.allowed_pids(self._filter_masks(filters)).tolist())
-        fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields)
         s = self.whoosh
-        return {int(self._pid_col[d]) for d in fq.docs(s)}
+        fq = filters.whoosh_filter(s, self.ix.schema, self.manifest.metadata_fields)
+        return {int(self._pid_col[d]) for d in (fq if isinstance(fq, set) else fq.docs(s))}
 
     def semantic_run(
         self, vector: np.ndarray, depth: int, filters: Filters, threshold: float | None = None
@@ -291,11 +293,16 @@ class Searcher:
         if opts.clean and (opts.literal or opts.mode == "semantic"):
             text = clean_claim_text(text)
         q = conj = None
-        if opts.mode != "semantic":
-            args = (text, self.ix.schema, opts.literal, self.manifest.metadata_fields)
-            q = parse_query(*args)
-            conj = conjunctive_query(*args)
-        vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
+        words = text
+        schema, meta = self.ix.schema, self.manifest.metadata_fields
+        if opts.mode != "semantic" or (not opts.literal and has_clauses(text, field_names(schema, meta))):
+            parsed = analyze_query(text, schema, opts.literal, meta)
+            # field clauses filter every leg, as --source does (search.clauses); ``opts`` is a copy
+            opts.filters = opts.filters.restricted(parsed.restriction)
+            words = parsed.words
+            if opts.mode != "semantic" or not words:  # clauses alone: listed by the keyword path
+                q, conj = parsed.scored, parsed.conj
+        vector = self.embedder.encode_query(words) if opts.mode != "keyword" and words else None
         return (q, conj), vector, text
 
     def _legs(
@@ -454,9 +461,7 @@ class Searcher:
                 "params": _fusion_params(opts, list(runs)) if len(runs) >= 2 else {},
                 "around": opts.around,
                 "depth": depth,
-                "filter": repr(opts.filters.to_query(self.ix.schema, self.manifest.metadata_fields))
-                if opts.filters
-                else None,
+                "filter": opts.filters.describe(self.ix.schema, self.manifest.metadata_fields),
                 "candidates": {leg: len(run) for leg, run in runs.items()},
             }
         return SearchResult(hits=hits, parsed=repr(q) if q is not None else "", explain=explain)
