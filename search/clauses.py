@@ -261,3 +261,63 @@ def strip_clauses(text: str, names: Iterable[str]) -> str:
     out = pattern.sub(" ", text)
     out = re.sub(r"\(\s*(?:OR\s*)*\)", " ", out)  # brackets left empty by ``(source:A OR source:B)``
     return " ".join(out.split())
+
+
+# -- wildcards on stemmed fields ---------------------------------------------------------------------
+# Endings Porter's stemmer takes off (or changes: countries -> countri): a stem plus one of them spells
+# the word again, closely enough for a pattern to be tested against it.
+_ENDINGS = (
+    "",
+    "e",
+    "s",
+    "es",
+    "ed",
+    "ing",
+    "y",
+    "ies",
+    "ied",
+    "er",
+    "ers",
+    "ly",
+    "al",
+    "ion",
+    "ions",
+    "ment",
+)
+
+
+class StemmedWildcard(query.Wildcard):
+    """A ``?``/``*`` pattern inside a word of a stemmed text field (``miss?le``).
+
+    The text fields index Porter stems (``missile`` -> ``missil``) and Whoosh matched a wildcard against
+    them unchanged, so ``miss?le`` silently matched nothing. Here an indexed stem matches when the
+    pattern matches the stem or the stem plus a common ending Porter removes (``missil`` + ``e``;
+    ``deploy`` + ``ed`` for ``deplo*ed``). (A trailing ``*`` needs none of this: the parser stems
+    ``missiles*`` to ``missil*``.)
+    """
+
+    def _btexts(self, ixreader):
+        match = re.compile(fnmatch.translate(self.text)).match
+        prefix = self._find_prefix(self.text)
+        candidates = (
+            ixreader.expand_prefix(self.fieldname, prefix) if prefix else ixreader.lexicon(self.fieldname)
+        )
+        from_bytes = ixreader.schema[self.fieldname].from_bytes
+        for btext in candidates:
+            stem = from_bytes(btext)
+            bases = (stem, stem[:-1]) if stem.endswith("i") else (stem,)  # countri -> countr + ies
+            if any(match(base + end) for base in bases for end in _ENDINGS):
+                yield btext
+
+
+def stem_wildcards(q: query.Query) -> query.Query:
+    """``q`` with every ``Wildcard`` on a text field replaced by a ``StemmedWildcard``."""
+    if isinstance(q, query.compound.CompoundQuery):
+        out = copy.copy(q)  # keeps the coordination scale
+        out.subqueries = [stem_wildcards(c) for c in q.subqueries]
+        return out
+    if type(q) is query.Wildcard and q.fieldname in TEXT_FIELDS:
+        return StemmedWildcard(q.fieldname, q.text, boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(stem_wildcards)

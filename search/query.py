@@ -19,7 +19,7 @@ from whoosh.fields import Schema
 
 from index.analysis import claim_analyzer, metadata_field_name, metadata_key, source_key
 from index.errors import QuerySyntaxError
-from search.clauses import FieldClausePlugin, Restriction, both, split_clauses, strip_clauses
+from search.clauses import FieldClausePlugin, Restriction, both, split_clauses, stem_wildcards, strip_clauses
 
 DEFAULT_FIELDS = ("text", "title", "context")  # context: the embedded article fields but the title
 OR_COORD = 0.9
@@ -174,7 +174,7 @@ def analyze_query(
         raise QuerySyntaxError(
             f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
         ) from None
-    scored, restriction = split_clauses(parsed)
+    scored, restriction = split_clauses(stem_wildcards(parsed))
     words = strip_clauses(text, field_names(schema, metadata_fields)) if restriction else text
     q = None
     if scored is not None:

@@ -187,3 +187,15 @@ def test_whoosh_path_restricts_the_same(searcher):
         assert set(_ids(searcher, 'source:"The New York Times"')) == {"nyt-1", "nyt-2", "nyt-3", "nyt-4"}
     finally:
         searcher._impacts = imp
+
+
+@pytest.mark.parametrize(
+    "pattern, word",
+    [("miss?le", "missile"), ("m*ile", "missile"), ("hyperson?c", "hypersonic"), ("Art*lery", "artillery"),
+     ("artillery*", "artillery"), ("S-4?0", "S-400"), ("deplo*ed", "deployed")],
+)  # fmt: skip
+def test_wildcards_on_stemmed_fields_find_the_words_they_spell(searcher, pattern, word):
+    """The text fields index stems (missile -> missil): a pattern is matched so that it still finds the
+    words it spells (``search.clauses.StemmedWildcard``)."""
+    want = set(_ids(searcher, word))
+    assert want and set(_ids(searcher, pattern)) == want
