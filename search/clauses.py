@@ -138,9 +138,13 @@ def both(a: Restriction | None, b: Restriction | None) -> Restriction | None:
 
 def _leaf_docs(searcher, q: query.Query) -> set[int]:
     field = getattr(q, "fieldname", None)
-    if field in _CASELESS_IDS and isinstance(q, query.Term | query.Prefix | query.Wildcard):
+    if field in _CASELESS_IDS and isinstance(q, query.Term | query.PatternQuery | query.FuzzyTerm):
         want = q.text.lower()
-        if isinstance(q, query.Term):
+        if isinstance(q, query.FuzzyTerm):
+            from whoosh.support.levenshtein import distance
+
+            match = lambda t: distance(t, want) <= q.maxdist  # noqa: E731
+        elif type(q) is query.Term:
             match = want.__eq__
         elif isinstance(q, query.Prefix):
             match = lambda t: t.startswith(want)  # noqa: E731

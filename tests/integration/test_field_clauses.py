@@ -135,6 +135,8 @@ def test_article_id_and_url_match_whole_values_case_insensitively(searcher):
     assert _ids(searcher, "article_id:NYT-1") == ["nyt-1"]
     assert _ids(searcher, 'url:"https://example.com/TAS-2" S-400') == ["tas-2"]
     assert _ids(searcher, "URL:https://EXAMPLE.com/tas-2") == ["tas-2"]
+    assert set(_ids(searcher, "article_id:TAS-3~ OR article_id:spu*")) == {"tas-1", "tas-2", "spu-1"}
+    assert _ids(searcher, "source:Sputnk~ MH17") == ["spu-1"]  # fuzzy on whole source names
 
 
 @pytest.mark.parametrize(
