@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from index.analysis import build_schema
 from index.errors import ClaimsError, IndexCorruptError, ModelMismatchError, NotFoundError
 from index.manifest import CATALOG, Manifest, read_manifest
 from search.catalog import CatalogReader
@@ -294,9 +295,11 @@ class Searcher:
             text = clean_claim_text(text)
         q = conj = None
         words = text
-        schema, meta = self.ix.schema, self.manifest.metadata_fields
-        if opts.mode != "semantic" or (not opts.literal and has_clauses(text, field_names(schema, meta))):
-            parsed = analyze_query(text, schema, opts.literal, meta)
+        meta = self.manifest.metadata_fields
+        if opts.mode != "semantic" or (
+            not opts.literal and has_clauses(text, field_names(build_schema(), meta))
+        ):
+            parsed = analyze_query(text, self.ix.schema, opts.literal, meta)
             # field clauses filter every leg, as --source does (search.clauses); ``opts`` is a copy
             opts.filters = opts.filters.restricted(parsed.restriction)
             words = parsed.words
