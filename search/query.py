@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from whoosh import qparser, query
 from whoosh.fields import Schema
@@ -336,7 +337,9 @@ class Filters:
     until: str | None = None
     sources: list[str] = field(default_factory=list)
     where: list[tuple[str, str]] = field(default_factory=list)
-    clauses: Restriction | None = None
+    # Not a dataclass field: option records (``dataclasses.asdict``, export manifests) hold the
+    # options; the clauses are the query's, recorded with the query text.
+    clauses: ClassVar[Restriction | None] = None
 
     def __bool__(self) -> bool:
         return bool(self.since or self.until or self.sources or self.where or self.clauses)
@@ -345,7 +348,9 @@ class Filters:
         """A copy that also applies ``clauses`` (AND)."""
         import dataclasses
 
-        return dataclasses.replace(self, clauses=both(self.clauses, clauses))
+        out = dataclasses.replace(self)
+        out.clauses = both(self.clauses, clauses)
+        return out
 
     def clause_docs(self, searcher) -> set[int] | None:
         """The global docnums of ``searcher`` the field clauses admit; None: no field clause."""
