@@ -108,7 +108,8 @@ class Restriction:
         return "(" + f" {self.op.upper()} ".join(map(repr, self.parts)) + ")"
 
     def docs(self, searcher) -> set[int]:
-        """The global Whoosh docnums of ``searcher`` (live documents only) this filter admits."""
+        """The global Whoosh docnums of ``searcher`` this filter admits. Whoosh's matchers skip
+        deleted documents, and ``NOT`` is taken from the live ones (``all_doc_ids``)."""
         reader = searcher.reader()
         every: list[set[int]] = []
 
@@ -125,8 +126,7 @@ class Restriction:
             sets = [ev(p) for p in r.parts]
             return set.intersection(*sets) if r.op == "and" else set.union(*sets)
 
-        out = ev(self)
-        return out & live() if reader.has_deletions() else out
+        return ev(self)
 
 
 def both(a: Restriction | None, b: Restriction | None) -> Restriction | None:
