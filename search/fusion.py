@@ -150,11 +150,13 @@ def convex(
 
     * minmax: 0, the lowest candidate's score; when ``max == min`` (one candidate, or all tied) every
       candidate scores 1.0, so a lone hit still counts fully;
-    * zscore: the run's lowest z minus 1 (one standard deviation below its lowest candidate). With
-      one candidate, or all tied (std 0), every candidate's z is 0 and the missing documents get -1;
-      with two, z = +1 and -1 and the floor is -2. (Pyserini gives a missing document the run's
-      minimum, which ties it with the lowest candidate and, with std 0, makes a lone hit count for
-      nothing: every fused score was then the other legs' alone.)
+    * zscore: the run's lowest z minus ``1 / n``, ``n`` the run's candidates. With one candidate (or
+      all tied: std 0) every candidate's z is 0 and the missing documents get -1; with two, z = +1
+      and -1 against -1.5; at depth 100 the floor is 0.01 below the lowest candidate, next to
+      Pyserini's rule (the run's minimum), which tied the lowest candidate with the missing documents
+      and, with std 0, made a lone hit count for nothing: every fused score was the other legs'
+      alone. Measured on CheckThat! 2A dev: MAP@5 unchanged (0.8853); a full standard deviation
+      below the lowest instead cost 0.0015 (README "Hybrid ranking").
     * ``"none"``: the lowest raw score (Pyserini's rule).
 
     An empty run adds nothing. A run with weight 0 is
@@ -192,7 +194,7 @@ def _floor(scores: Iterable[float], norm: str) -> float:
     if norm == "minmax" or not scores:  # an empty run adds nothing
         return 0.0
     lowest = min(scores)
-    return lowest - 1.0 if norm == "zscore" else lowest
+    return lowest - 1.0 / len(scores) if norm == "zscore" else lowest
 
 
 def fuse(runs: Sequence[Run], method: str = "rrf", **params) -> Ranked:
