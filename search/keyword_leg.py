@@ -32,6 +32,7 @@ class FilterPlan:
                 datetime_to_long(end) if end else None,
                 self.filters.source_keys(),
                 self.filters.where_queries(searcher.manifest.metadata_fields),
+                self.filters.clause_docs(searcher.whoosh),
             )
 
     def __bool__(self) -> bool:
@@ -41,7 +42,8 @@ class FilterPlan:
     def whoosh(self):
         if self.filters is not None and self._whoosh is None:
             s = self.searcher
-            self._whoosh = self.filters.to_query(s.ix.schema, s.manifest.metadata_fields)
+            # a Whoosh query, a set of docnums (the query's field clauses), or None
+            self._whoosh = self.filters.whoosh_filter(s.whoosh, s.ix.schema, s.manifest.metadata_fields)
         return self._whoosh
 
     def allowed(self) -> set[int] | None:
@@ -52,7 +54,9 @@ class FilterPlan:
             if self.masks is not None:
                 self._allowed = set(s.impacts.allowed_pids(self.masks).tolist())
             else:
-                self._allowed = {int(s._pid_col[d]) for d in self.whoosh.docs(s.whoosh)}
+                fq = self.whoosh
+                docs = fq if isinstance(fq, set) else fq.docs(s.whoosh)
+                self._allowed = {int(s._pid_col[d]) for d in docs}
         return self._allowed
 
 

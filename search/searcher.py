@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from index.analysis import build_schema
 from index.catalog_reader import CatalogReader
 from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError, QuerySyntaxError
 from index.manifest import CATALOG, Manifest, read_manifest
+from search.clauses import has_clauses
 from search.lexical import pid_column
 from search.options import (
     MODES,
@@ -34,7 +36,7 @@ from search.options import (
     validate,
 )
 from search.page import SearchResult, assemble
-from search.query import Filters, clean_claim_text, literal_query, parse_query_forms, resolve_around
+from search.query import Filters, analyze_query, clean_claim_text, field_names, literal_query, resolve_around
 
 Run = list[tuple[int, float]]
 
@@ -232,12 +234,23 @@ class Searcher:
             text = clean_claim_text(text)
         _require_words(text)
         q = conj = None
-        if opts.mode != "semantic":
-            q, conj = parse_query_forms(text, self.ix.schema, opts.literal, self.manifest.metadata_fields)
+        words = text
+        meta = self.manifest.metadata_fields
+        if opts.mode != "semantic" or (
+            not opts.literal and has_clauses(text, field_names(build_schema(), meta))
+        ):  # semantic mode looks for field clauses without opening the keyword store
+            parsed = analyze_query(text, self.ix.schema, opts.literal, meta)
+            # field clauses filter every leg, as --source does (search.clauses); ``opts`` is a copy
+            opts.filters = opts.filters.restricted(parsed.restriction)
+            words = parsed.words
+            if opts.mode != "semantic" or not words:  # clauses alone: listed by the keyword path
+                q, conj = parsed.scored, parsed.conj
         fp = FilterPlan(self, opts.filters)
-        if vector is None and opts.mode != "keyword":
-            vector = self.embedder.encode_query(text)
-        return Prepared(q, conj, vector if opts.mode != "keyword" else None, text, fp)
+        if opts.mode == "keyword" or not words:
+            vector = None
+        elif vector is None:
+            vector = self.embedder.encode_query(words)
+        return Prepared(q, conj, vector, text, fp)
 
     def _legs(
         self, prep: Prepared, opts: SearchOptions, depths: dict[str, int | None], exclude: Iterable[int] = ()

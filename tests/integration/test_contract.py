@@ -331,7 +331,7 @@ def test_hybrid_parses_once_filters_once_and_reads_rows_for_the_page_only(sample
 
     with searcher_module.Searcher(sample_index) as s:
         calls = {"masks": 0, "parse": 0, "rows": []}
-        masks, passages, parse = s.impacts.filter_masks, s.catalog.passages, searcher_module.parse_query_forms
+        masks, passages, parse = s.impacts.filter_masks, s.catalog.passages, searcher_module.analyze_query
 
         def count_masks(*a, **kw):
             calls["masks"] += 1
@@ -348,7 +348,7 @@ def test_hybrid_parses_once_filters_once_and_reads_rows_for_the_page_only(sample
 
         monkeypatch.setattr(s.impacts, "filter_masks", count_masks)
         monkeypatch.setattr(s.catalog, "passages", count_rows)
-        monkeypatch.setattr(searcher_module, "parse_query_forms", count_parse)
+        monkeypatch.setattr(searcher_module, "analyze_query", count_parse)
         res = s.search(
             "missile strike", SearchOptions(limit=3, filters=Filters(sources=["articles"]), explain=True)
         )
