@@ -7,7 +7,7 @@ byte-rounded field lengths, read from the same Whoosh searcher), combine them th
 matchers do, and take the top k.
 
 Supported: trees of ``Term`` (text, title and context fields), ``Or`` (sum of scores; with ``scale``,
-the coordination bonus ``CoordMatcher._sqr`` as fixed in ``search.whoosh_patch``: the segment's term
+the coordination bonus ``CoordMatcher._sqr`` as fixed in ``index.whoosh_patch``: the segment's term
 count ``n`` of the query, and no bonus or penalty when ``n <= 1``, so a one-word query is plain BM25F),
 ``And`` (sum over passages matching every clause) and ``AndNot`` - the default operator's bag of words,
 ``AND``, ``OR``, ``NOT`` and their nesting. Anything else (phrases, wildcards, fuzzy terms, other
@@ -249,7 +249,7 @@ class ImpactIndex:
             return None
         termcount = sum(k.termcount for k in kids)
         docs, scores, nterms, _ = _combine(kids, seg.n)
-        if q.scale and termcount > 1:  # one term matcher: nothing to coordinate (search.whoosh_patch)
+        if q.scale and termcount > 1:  # one term matcher: nothing to coordinate (index.whoosh_patch)
             scores = (scores + (nterms - 1) / (termcount - q.scale) ** 2) * ((termcount - 1) / termcount)
         return _Res(docs, scores, nterms, termcount)
 

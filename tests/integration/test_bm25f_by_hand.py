@@ -49,7 +49,7 @@ def _bm25(idf: float, tf: float, fl: float, avgfl: float) -> float:
 def _build(path: Path, docs) -> None:
     from whoosh import index as whoosh_index
 
-    from search import whoosh_patch
+    from index import whoosh_patch
 
     whoosh_patch.apply()
     path.mkdir(parents=True)
@@ -168,7 +168,7 @@ def test_coordination_with_a_range_clause_does_not_divide_by_zero(tmp_path):
     from whoosh import index as whoosh_index
     from whoosh import query
 
-    from search import whoosh_patch
+    from index import whoosh_patch
 
     whoosh_patch.apply()
     ix = whoosh_index.create_in(str(tmp_path), build_schema())

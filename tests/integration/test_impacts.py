@@ -1,7 +1,7 @@
 """The numpy BM25F ranker (``search.impacts``) against real Whoosh on real indexes.
 
 Whoosh is the reference: every query the numpy path answers must match the same passages with the
-same scores. Whoosh runs with the project's coordination fix (``search.whoosh_patch``; without it a
+same scores. Whoosh runs with the project's coordination fix (``index.whoosh_patch``; without it a
 one-word query scores 0.0 and late documents get a smaller term count, and the two paths would agree on
 neither): both are also checked against BM25F computed by hand in ``test_bm25f_by_hand.py``, the
 independent oracle. Two Whoosh details shape the comparisons:
@@ -99,7 +99,7 @@ def multi_segment(tmp_path_factory) -> Path:
 def _open(path: Path):
     from whoosh import index as whoosh_index
 
-    from search import whoosh_patch
+    from index import whoosh_patch
 
     whoosh_patch.apply()  # as the product's searcher does (search.lexical): the coordination fix
 
