@@ -18,150 +18,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CUE_LEMMAS = frozenset(
-    [
-        "say",
-        "tell",
-        "claim",
-        "state",
-        "add",
-        "note",
-        "report",
-        "announce",
-        "warn",
-        "deny",
-        "insist",
-        "argue",
-        "explain",
-        "write",
-        "suggest",
-        "believe",
-        "think",
-        "accuse",
-        "allege",
-        "acknowledge",
-        "admit",
-        "confirm",
-        "predict",
-        "reveal",
-        "declare",
-        "assert",
-        "recall",
-        "contend",
-        "maintain",
-        "urge",
-        "ask",
-        "promise",
-        "vow",
-        "pledge",
-        "describe",
-        "agree",
-        "disclose",
-        "tweet",
-        "post",
-        "indicate",
-        "conclude",
-        "estimate",
-        "complain",
-        "testify",
-        "respond",
-        "reply",
-        "answer",
-        "comment",
-        "stress",
-        "emphasize",
-        "emphasise",
-        "learn",
-        "know",
-        "hope",
-        "fear",
-        "expect",
-        "worry",
-        "caution",
-        "concede",
-        "boast",
-        "brag",
-        "charge",
-        "demand",
-        "propose",
-        "question",
-        "remark",
-        "repeat",
-        "reiterate",
-        "signal",
-        "show",
-        "find",
-        "assure",
-        "inform",
-        "mention",
-        "observe",
-        "predict",
-        "recommend",
-        "threaten",
-        "criticize",
-        "criticise",
-        "praise",
-        "blame",
-        "call",
-        "counter",
-        "retort",
-        "quip",
-        "acknowledge",
-        "speculate",
-        "feel",
-        "doubt",
-        "wonder",
-        "understand",
-        "realize",
-        "realise",
-        "insinuate",
-        "dispute",
-        "reject",
-        "dismiss",
-        "acknowledge",
-        "announce",
-        "proclaim",
-        "guarantee",
-        "forecast",
-        "calculate",
-        "project",
-        "contend",
-        "vow",
-        "swear",
-        "joke",
-        "lament",
-        "concur",
-        "object",
-        "protest",
-        "cite",
-        "mention",
-        "blast",
-        "slam",
-        "criticize",
-        "criticise",
-        "urge",
-        "question",
-        "accuse",
-        "encourage",
-        "attack",
-        "reference",
-        "promote",
-        "mock",
-        "denounce",
-        "defend",
-        "address",
-        "discuss",
-        "endorse",
-        "want",
-        "plan",
-        "sing",
-        "push",
-        "highlight",
-        "tout",
-    ]
-)
-# Cues whose addressee belongs to the cue span ("told reporters", "assured allies").
+_CUE_WORDS = """say tell claim state add note report announce warn deny insist argue explain write suggest believe
+    think accuse allege acknowledge admit confirm predict reveal declare assert recall contend maintain
+    urge ask promise vow pledge describe agree disclose tweet post indicate conclude estimate complain
+    testify respond reply answer comment stress emphasize emphasise learn know hope fear expect worry
+    caution concede boast brag charge demand propose question remark repeat reiterate signal show find
+    assure inform mention observe predict recommend threaten criticize criticise praise blame call
+    counter retort quip acknowledge speculate feel doubt wonder understand realize realise insinuate
+    dispute reject dismiss acknowledge announce proclaim guarantee forecast calculate project contend
+    vow swear joke lament concur object protest cite mention blast slam criticize criticise urge
+    question accuse encourage attack reference promote mock denounce defend address discuss endorse want
+    plan sing push highlight tout"""
+CUE_LEMMAS = frozenset(_CUE_WORDS.split())
+_PERSONAL = frozenset(["he", "she", "they", "i", "we"])
+# Light verbs that never make an attribution on their own.
 _NOT_CUES = frozenset(["be", "have", "do", "make", "let", "help", "get", "go", "come", "see"])
+# Cues whose addressee belongs to the cue span ("told reporters", "assured allies").
 _ADDRESSEE = frozenset(["tell", "assure", "inform", "warn", "remind", "ask"])
 _STRONG = frozenset(
     ["say", "tell", "claim", "state", "add", "report", "announce", "deny", "insist", "declare", "assert"]
@@ -200,6 +72,10 @@ def _span(tokens) -> tuple[int, int] | None:
         toks = toks[1:]
     while toks and (toks[-1].is_space or toks[-1].text in _EDGE_PUNCT):
         toks = toks[:-1]
+    for i, t in enumerate(toks[:-1]):  # a dateline: "MACAU (Reuters) – Top donor Sheldon Adelson"
+        if t.text in ("–", "—") and any(x.text == "(" for x in toks[:i]):
+            toks = toks[i + 1 :]
+            break
     if toks and toks[-1].text == ")" and not any(t.text == "(" for t in toks):
         toks = toks[:-1]
     if not toks:
@@ -349,7 +225,7 @@ def _verb_cue(tok, sent, quotes) -> Relation | None:
         subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
         if subj is None or tok.lemma_.lower() in _NOT_CUES:
             return None
-        if not (subj.ent_type_ in ("PERSON", "ORG", "NORP") or subj.lower_ in ("he", "she", "they")):
+        if not (subj.ent_type_ in ("PERSON", "ORG", "NORP") or subj.lower_ in _PERSONAL):
             return None
         if clause is None and (
             tok.dep_ not in ("ROOT", "conj")
@@ -373,6 +249,9 @@ def _verb_cue(tok, sent, quotes) -> Relation | None:
     subj = _subject(tok)
     if subj is not None and subj.dep_ == "csubj":
         subj = None
+    if subj is not None and subj.dep_ == "nsubjpass":  # "it was revealed by X": the agent speaks
+        agent = next((c for c in tok.children if c.dep_ == "agent"), None)
+        subj = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
     source = _source_span(subj, tok) if subj is not None and subj.i < sent.end else None
     # cue: auxiliaries and negation before the verb, the verb, a particle, the addressee of "told"
     first, last = tok, tok
