@@ -137,3 +137,38 @@ def test_polnear_dev_article_sources():
         start += 1
     [f] = extract([Passage(start, end, text[start:end])], text, art["publication_date"], embedder=False)
     assert f.speaker.text == "sources" and f.cue.text == "said" and f.hedged
+
+
+CORPUS_CASES = [
+    # (record id in nyt-guardian-ukraine-2022, words of the passage, speaker, cue, entity (canonical, label), number)
+    (
+        "guardian-0135",
+        "Kim said four S-300 missiles hit",
+        "Kim",
+        "said",
+        ("S-300", "air_defence"),
+        (4, "missiles"),
+    ),
+    (
+        "guardian-0084",
+        "rockets from an S-300 surface-to-air system",
+        "local authorities",
+        "said",
+        ("S-300", "air_defence"),
+        None,
+    ),
+]
+
+
+@requires_shared
+@pytest.mark.parametrize(("rid", "words", "speaker", "cue", "entity", "number"), CORPUS_CASES)
+def test_corpus_passages(rid, words, speaker, cue, entity, number):
+    """Passages of the real Guardian corpus: speaker and cue, the gazetteer class, the counted weapons."""
+    path = SEEDS.parent / "corpora" / "nyt-guardian-ukraine-2022" / "nyt-guardian-ukraine-2022.jsonl.gz"
+    [article] = [a for a in read_file(path) if getattr(a, "article_id", None) == rid]
+    passages, _ = split_article(article)
+    p, f = find(article, passages, extract(passages, article.text, article.date, embedder=False), words)
+    assert (f.speaker.text, f.cue.text, f.mode) == (speaker, cue, "reported")
+    assert entity in {(e.canonical, e.label) for e in f.entities}
+    if number:
+        assert number in [(n.value, n.unit) for n in f.numbers]
