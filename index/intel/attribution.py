@@ -8,7 +8,11 @@ content (what is claimed), by rules over the dependency parse (PARC-style attrib
   gives its antecedent);
 * the cue span takes the auxiliaries and negation before the verb, a particle ("pointed out"), and the
   addressee of "told"/"assured" ("told reporters");
-* the content is the governed clause, else the quotation, else the rest of the sentence.
+* the content is the governed clause, else the quotation, else the rest of the sentence;
+* a capitalised label and a colon or dash at the start of a line ("PENCE: ...", "Poll: ...") and a
+  quotation signed after a dash ("“...” ― Jane Roe") are attributions too;
+* a PolNeAR-style extra that a claim's speaker does not use (``kind`` "act"): a main verb outside the
+  cue list with a named or personal subject and a complement ("Warren grilled Stumpf").
 
 Offsets are character offsets into ``doc.text``. Measured on PolNeAR by ``bench/attribution.py``.
 """
