@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 __all__ = ["EventDate", "find_dates", "parse_article_date"]
 
@@ -62,9 +62,6 @@ class EventDate:
     offset_start: int
     offset_end: int
 
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
 
 def parse_article_date(value: str | date | datetime | int | float | None) -> date | None:
     """The article's publish date from ISO text (``2022-08-19``, ``2022-08-19T04:48:14``), a ``date``,
@@ -76,7 +73,7 @@ def parse_article_date(value: str | date | datetime | int | float | None) -> dat
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) or (isinstance(value, str) and re.fullmatch(r"\d{9,11}", value)):
-        return datetime.utcfromtimestamp(int(value)).date()
+        return datetime.fromtimestamp(int(value), UTC).date()
     m = re.match(r"(\d{4})-(\d{2})-(\d{2})", str(value))
     if not m:
         return None

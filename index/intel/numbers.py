@@ -119,9 +119,6 @@ class Quantity:
     start: int
     end: int
 
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
 
 def parse_number_words(s: str) -> float | None:
     """``"1,000"`` -> 1000, ``"1.2 billion"`` -> 1.2e9, ``"twenty-five"`` -> 25, ``"three hundred"``
