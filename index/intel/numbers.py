@@ -92,6 +92,9 @@ _RX = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _CASUALTY_BEFORE = re.compile(rf"\b(?:{_CASUALTY}|death toll (?:of|at|rose to|to)|toll of)\s*$", re.I)
+_MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MONTH_AFTER = re.compile(rf"(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\b", re.I)
+_MONTH_BEFORE = re.compile(rf"\b{_MONTHS}\.?\s+$", re.I)
 _BLOCK_BEFORE = re.compile(r"(?:[\w/\-.,]|\d:)$")
 
 
@@ -200,8 +203,14 @@ def find_numbers(text: str) -> list[Quantity]:
             kind, unit = "casualties", "people"
         if kind in {"count", "people", "troops"} and _CASUALTY_BEFORE.search(text[:start]):
             kind, unit = "casualties", unit or "people"
-        if kind == "count" and m["num"] and re.fullmatch(r"(1[89]|20)\d\d", raw.strip()):
-            continue  # a year: the date stage owns it
+        bare = not (m["noun"] or m["dist"] or m["speed"] or m["pct"] or m["cur"] or m["curw"])
+        if bare and m["num"] and re.fullmatch(r"(1[89]|20)\d\d", raw.strip()):
+            continue  # a year ("in 2011 killed"): the date stage owns it
+        if bare and (
+            _MONTH_AFTER.match(text, m.end("num") if m["num"] else m.end())
+            or _MONTH_BEFORE.search(text, 0, start)
+        ):
+            continue  # the day of a date ("June 25", "22 May 2015"): the date stage owns it
         if m["num"] and raw.strip().lower() == "one" and re.match(r"\s+of\b", text[m.end("num") :]):
             continue  # "one of the planes"
         if kind == "count" and re.fullmatch(r"(?:one|a dozen|a hundred|a thousand)", raw.strip(), re.I):
