@@ -168,11 +168,8 @@ def _entities(doc, offset: int, full_names: dict[str, str]) -> list[Entity]:
         if label not in ENTITY_LABELS and label not in gaz.classes:
             continue
         if label in gaz.classes:
-            canonical = (
-                gazetteer.find_mentions(ent.text)[0].canonical
-                if gazetteer.find_mentions(ent.text)
-                else ent.text
-            )
+            hits = gazetteer.find_mentions(ent.text, gaz)
+            canonical = hits[0].canonical if hits else ent.text
         elif label == "PERSON":
             name = _canonical(ent.text)
             canonical = full_names.get(name.split()[-1], name) if name.split() else name
