@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -21,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from search.fusion import AROUND_DAYS, AROUND_WEIGHT  # stdlib only: keeps the CLI's start-up light
+from search import options as so  # stdlib + index.errors only: keeps the CLI's start-up light
 
 app = typer.Typer(
     name="claims",
@@ -50,35 +51,19 @@ ModelOpt = Annotated[
 ]
 
 
-class Mode(StrEnum):
-    hybrid = "hybrid"
-    keyword = "keyword"
-    semantic = "semantic"
+def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
+    """A typer choice type from one of ``search.options``' choice lists (members named as the values)."""
+    return StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
 
 
-class Fusion(StrEnum):
-    rrf = "rrf"
-    convex = "convex"
-
-
-class Norm(StrEnum):
-    minmax = "minmax"
-    zscore = "zscore"
-
-
-class Operator(StrEnum):
-    auto = "auto"
-    or_ = "or"
-
-
-class GroupBy(StrEnum):
-    passage = "passage"
-    article = "article"
-
-
-class RunFormat(StrEnum):
-    jsonl = "jsonl"
-    trec = "trec"
+Mode = _choices("Mode", so.MODES)
+Fusion = _choices("Fusion", so.FUSIONS)
+Norm = _choices("Norm", so.NORMS)
+Operator = _choices("Operator", so.OPERATORS)
+GroupBy = _choices("GroupBy", so.GROUP_BY)
+RunFormat = _choices("RunFormat", so.RUN_FORMATS)
+D = SimpleNamespace(**so.defaults())  # the defaults of search, export and eval
+S = SimpleNamespace(**so.defaults(**so.SIMILAR))  # the defaults of similar (and Searcher.similar)
 
 
 LimitOpt = Annotated[int, typer.Option("--limit", "-k", min=1, help="Number of results.")]
@@ -148,11 +133,29 @@ GroupOpt = Annotated[
     GroupBy, typer.Option("--group-by", help="Rank passages, or articles by their best passage.")
 ]
 
-# Defaults chosen by measurement on CheckThat! train (README "Hybrid ranking").
-DEFAULT_FUSION = Fusion.convex
-DEFAULT_RRF_K = 60.0
-DEFAULT_WEIGHTS = "0.4,0.6"
-DEFAULT_NORM = Norm.zscore
+MinSimOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-similarity",
+        help="Minimum cosine for a semantic candidate to count as a hit (default chosen on CheckThat! train).",
+    ),
+]
+ThresholdOpt = Annotated[
+    float | None, typer.Option("--threshold", help="Minimum cosine similarity of every row (-1..1).")
+]
+QueriesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--queries", help="Batch mode: qid<TAB>text[<TAB>YYYY-MM-DD] lines, one claim each (literal)."
+    ),
+]
+SyntaxOpt = Annotated[
+    bool, typer.Option("--query-syntax", help="Batch mode: parse each line with the query language.")
+]
+RunFormatOpt = Annotated[RunFormat, typer.Option("--format", help="Batch run format.")]
+RunOutputOpt = Annotated[
+    str | None, typer.Option("--output", "-o", help="Batch mode: write the run to this file ('-': stdout).")
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -178,12 +181,12 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except ClaimsError as e:
             _fail(str(e))
+        except sqlite3.OperationalError as e:  # full disk, I/O error, read-only or missing file
+            _fail(f"catalog: {e} (check free disk space and permissions)")
         except sqlite3.DatabaseError as e:  # "malformed" found mid-query, past the checks on open
             from index.catalog_reader import damaged_catalog
             from index.manifest import CATALOG
 
-            if any(w in str(e).lower() for w in ("full", "disk i/o", "readonly", "unable to open")):
-                _fail(f"catalog: {e} (check free disk space and permissions)")
             _fail(str(damaged_catalog(_index(kwargs.get("index")) / CATALOG, e)))
         except KeyboardInterrupt:
             _fail("interrupted; the index is unchanged (run the command again to finish)", 130)
@@ -219,49 +222,32 @@ def _index(path: Path | None) -> Path:
     return path or DEFAULT_INDEX
 
 
-def _weights(text: str) -> tuple[float, float]:
-    from index.errors import ClaimsError
-
-    try:
-        a, b = (float(x) for x in text.split(","))
-    except ValueError:
-        raise ClaimsError(f"--weights {text!r}: expected two numbers KEYWORD,SEMANTIC such as 1,1") from None
-    return a, b
-
-
 def _options(**kw) -> Any:
+    """Map a command's flags onto ``search.options.SearchOptions`` and validate them (no index, no model)."""
     from search.query import Filters
-    from search.searcher import SearchOptions
 
     filters = Filters(
-        since=kw.pop("since"),
-        until=kw.pop("until"),
-        sources=list(kw.pop("source") or []),
-        where=Filters.parse_where(list(kw.pop("where") or [])),
+        since=kw.pop("since", None),
+        until=kw.pop("until", None),
+        sources=list(kw.pop("source", None) or []),
+        where=Filters.parse_where(list(kw.pop("where", None) or [])),
     )
-    group = kw.pop("group_by", GroupBy.passage)
-    return SearchOptions(
-        mode=kw.pop("mode").value,
-        limit=kw.pop("limit"),
-        offset=kw.pop("offset", 0),
-        filters=filters,
-        literal=kw.pop("literal", False),
-        depth=kw.pop("depth"),
-        fusion=kw.pop("fusion").value,
-        rrf_k=kw.pop("rrf_k"),
-        weights=_weights(kw.pop("weights")),
-        norm=kw.pop("norm").value,
-        threshold=kw.pop("threshold", None),
-        cluster=kw.pop("cluster", False),
-        cluster_threshold=kw.pop("cluster_threshold", 0.95),
-        group_by=None if group == GroupBy.passage else group.value,
-        explain=kw.pop("explain", False),
-        clean=kw.pop("clean", False),
-        operator=kw.pop("operator", Operator.auto).value,
-        around=kw.pop("around", None),
-        around_days=kw.pop("around_days", AROUND_DAYS),
-        around_weight=kw.pop("around_weight", AROUND_WEIGHT),
+    group = kw.pop("group_by", None)
+    kw = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in kw.items()}
+    if "weights" in kw:
+        kw["weights"] = so.parse_weights(kw["weights"])
+    opts = so.SearchOptions(
+        filters=filters, group_by=None if group in (None, "passage") else str(group.value), **kw
     )
+    return so.validate(opts)
+
+
+def _pick(values: dict[str, Any]) -> dict[str, Any]:
+    """The search options among a command's parameters."""
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(so.SearchOptions)} | {"since", "until", "source", "where"}
+    return {k: v for k, v in values.items() if k in fields}
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -386,7 +372,13 @@ def ingest(
     elif not quiet:
         err.print(
             f"[green]ingested[/] {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.failed} failed; {report.passages} passages, {report.dropped} boilerplate dropped; "
+            f"{report.failed} failed"
+            + (
+                f", {report.repeats} repeated ids collapsed (the last record of an id wins)"
+                if report.repeats
+                else ""
+            )
+            + f"; {report.passages} passages, {report.dropped} boilerplate dropped; "
             f"{report.embedded} embedded ({report.cached_vectors} cached); {report.seconds:.1f}s "
             f"-> {index} (generation {report.generation})",
             highlight=False,
@@ -394,46 +386,87 @@ def ingest(
 
 
 class _progress:
-    """A rich progress display on stderr fed by the ingest's ``progress(event, **info)`` callback."""
+    """Progress on stderr fed by the ingest's ``progress(event, **info)`` callback: a rich display on a
+    terminal; elsewhere (piped, a log file) one plain line every ``interval`` seconds with the rate and,
+    from the bytes of the files done, an ETA."""
+
+    interval = 30.0
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
 
     def __enter__(self):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         if self.quiet:
             return lambda event, **info: None
-        self.p = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self.p.start()
-        self.articles = self.p.add_task("articles", total=None)
-        self.passages = self.p.add_task("passages", total=None)
+        self.live = err.is_terminal
+        self.counts = {"articles": 0, "passages": 0}
+        self.files: dict = {}
+        self.embedding: tuple | None = None  # of a window too big to hold (a huge article)
+        import time
 
-        def progress(event: str, **info) -> None:
-            if event == "articles":
-                self.p.advance(self.articles, info.get("n", 1))
-            elif event == "passages":
-                self.p.advance(self.passages, info.get("n", 1))
-            elif event in ("problem", "wait"):
-                msg = str(info.get("problem") or info.get("message"))
-                kind = (
-                    "warning"
-                    if event == "wait" or not getattr(info.get("problem"), "fatal", True)
-                    else "skipped"
-                )
-                self.p.console.print(f"[yellow]{kind}:[/] {escape(msg)}", highlight=False)
+        self.clock = time.monotonic
+        self.t0 = self.last = self.clock()
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        return progress
+            self.p = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed:,}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self.p.start()
+            self.tasks = {name: self.p.add_task(name, total=None) for name in self.counts}
+        return self.progress
+
+    def progress(self, event: str, **info) -> None:
+        if event in self.counts:
+            self.counts[event] += info.get("n", 1)
+            if self.live:
+                self.p.advance(self.tasks[event], info.get("n", 1))
+        elif event == "file":
+            self.files = info
+        elif event == "embedding":  # (done, total, first done, its time): the rate since the first report
+            first = self.embedding if self.embedding and self.embedding[1] == info["total"] else None
+            start = (first[2], first[3]) if first else (info["done"], self.clock())
+            self.embedding = (info["done"], info["total"], *start)
+        elif event in ("problem", "wait"):
+            msg = str(info.get("problem") or info.get("message"))
+            kind = (
+                "warning" if event == "wait" or not getattr(info.get("problem"), "fatal", True) else "skipped"
+            )
+            err.print(f"[yellow]{kind}:[/] {escape(msg)}", highlight=False)
+        elif event == "commit" and not self.live:
+            err.print(f"committed generation {info['generation']}", highlight=False)
+        now = self.clock()
+        if not self.live and now - self.last >= self.interval:
+            self.last = now
+            err.print(self.line(now), highlight=False)
+
+    def line(self, now: float) -> str:
+        """``ingest: 1,200 articles, 9,800 passages (41.2 passages/s); files 3/10, 31% of bytes, ETA 12m5s``."""
+        elapsed = max(now - self.t0, 1e-9)
+        a, p = self.counts["articles"], self.counts["passages"]
+        out = f"ingest: {a:,} articles, {p:,} passages ({p / elapsed:.1f} passages/s, {a / elapsed:.1f} articles/s)"
+        f = self.files
+        if f.get("bytes_total"):
+            share = f["bytes_done"] / f["bytes_total"]
+            out += f"; files {f['done']}/{f['total']}, {share:.0%} of bytes"
+            if share > 0:
+                eta = int(elapsed * (1 - share) / share)
+                out += f", ETA {eta // 60}m{eta % 60}s"
+        if self.embedding and self.embedding[0] < self.embedding[1]:
+            done, total, done0, t0 = self.embedding
+            out += f"; embedding a large article: {done:,}/{total:,} texts"
+            if done > done0:
+                eta = int((now - t0) * (total - done) / (done - done0))
+                out += f", ETA {eta // 60}m{eta % 60}s"
+        return out + f"; {int(elapsed)}s elapsed"
 
     def __exit__(self, *exc):
-        if not self.quiet:
+        if not self.quiet and self.live:
             self.p.stop()
 
 
@@ -442,106 +475,74 @@ class _progress:
 def search(
     query: Annotated[str | None, typer.Argument(help="Query (Whoosh syntax in keyword/hybrid mode).")] = None,
     index: IndexOpt = DEFAULT_INDEX,
-    mode: Annotated[Mode, typer.Option("--mode", "-m", help="Which legs answer.")] = Mode.hybrid,
-    limit: LimitOpt = 10,
-    offset: OffsetOpt = 0,
+    mode: Annotated[Mode, typer.Option("--mode", "-m", help="Which legs answer.")] = D.mode,
+    limit: LimitOpt = D.limit,
+    offset: OffsetOpt = D.offset,
     since: SinceOpt = None,
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
     literal: LiteralOpt = False,
-    operator: OperatorOpt = Operator.auto,
-    clean: CleanOpt = False,
-    around: AroundOpt = None,
-    around_days: AroundDaysOpt = AROUND_DAYS,
-    around_weight: AroundWeightOpt = AROUND_WEIGHT,
+    operator: OperatorOpt = D.operator,
+    clean: CleanOpt = D.clean,
+    around: AroundOpt = D.around,
+    around_days: AroundDaysOpt = D.around_days,
+    around_weight: AroundWeightOpt = D.around_weight,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
     quiet: QuietOpt = False,
-    depth: DepthOpt = 100,
-    fusion: FusionOpt = DEFAULT_FUSION,
-    rrf_k: RrfKOpt = DEFAULT_RRF_K,
-    weights: WeightsOpt = DEFAULT_WEIGHTS,
-    norm: NormOpt = DEFAULT_NORM,
-    cluster: ClusterOpt = False,
-    cluster_threshold: ClusterThresholdOpt = 0.95,
+    depth: DepthOpt = D.depth,
+    fusion: FusionOpt = D.fusion,
+    rrf_k: RrfKOpt = D.rrf_k,
+    weights: WeightsOpt = so.format_weights(D.weights),
+    norm: NormOpt = D.norm,
+    min_similarity: MinSimOpt = D.min_similarity,
+    threshold: ThresholdOpt = None,
+    cluster: ClusterOpt = D.cluster,
+    cluster_threshold: ClusterThresholdOpt = D.cluster_threshold,
     expand: ExpandOpt = False,
-    group_by: GroupOpt = GroupBy.passage,
+    group_by: GroupOpt = "passage",
     model: ModelOpt = None,
-    queries: Annotated[
-        Path | None,
-        typer.Option("--queries", help="Batch mode: a qid<TAB>text file; writes a run to stdout."),
-    ] = None,
-    fmt: Annotated[RunFormat, typer.Option("--format", help="Batch run format.")] = RunFormat.jsonl,
+    queries: QueriesOpt = None,
+    query_syntax: SyntaxOpt = False,
+    fmt: RunFormatOpt = "jsonl",
+    output: RunOutputOpt = None,
 ) -> None:
     """Search passages: keyword (Whoosh BM25F), semantic (FAISS) or hybrid (fused)."""
     from search.searcher import Searcher
 
-    opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES})
+    opts = _options(**_pick(locals()))
+    _check_batch(queries, query, output, "QUERY")
+    if query is None and queries is None:
+        _fail("give a QUERY, or --queries FILE.tsv for a batch run")
     with Searcher(index, model=model) as s:
         if queries is not None:
-            _batch(s, queries, opts, fmt, lambda text, o: s.search(text, o), quiet)
-            return
-        if not query:
-            _fail("give a QUERY, or --queries FILE.tsv for a batch run")
+            _batch(s, queries, opts, fmt, "search", query_syntax, output, quiet)
         result = s.search(query, opts)
     render_hits(result, as_json, expand=expand, explain=explain)
     _exit_for(result.hits)
 
 
-_OPTION_NAMES = {
-    "around",
-    "around_days",
-    "around_weight",
-    "mode",
-    "limit",
-    "offset",
-    "since",
-    "until",
-    "source",
-    "where",
-    "literal",
-    "explain",
-    "depth",
-    "fusion",
-    "rrf_k",
-    "weights",
-    "norm",
-    "cluster",
-    "cluster_threshold",
-    "group_by",
-    "threshold",
-    "clean",
-    "operator",
-}
+def _check_batch(queries: Path | None, text: str | None, output: str | None, what: str) -> None:
+    if queries is None and output is not None:
+        _fail("-o/--output writes a batch run: add --queries FILE (or use `claims export` for one query)")
+    if queries is not None and text is not None:
+        _fail(f"give a {what} or --queries FILE, not both")
 
 
-def _batch(searcher, path: Path, opts, fmt: RunFormat, run: Callable[[str, Any], Any], quiet: bool) -> None:
-    """One process, many queries: TREC run or JSON Lines on stdout. A query line's optional third column
-    (``qid<TAB>text<TAB>YYYY-MM-DD``) is that query's ``--around`` date."""
-    import dataclasses
+def _batch(searcher, path: Path, opts, fmt, kind: str, syntax: bool, output: str | None, quiet: bool) -> None:
+    """A batch run (``search.batch.run_batch``): a failing query is reported with its qid and skipped."""
+    from search.batch import open_run, run_batch
 
-    from search.evaluate import read_queries, read_query_dates
-    from search.query import query_dates
+    def skipped(qid: str, message: str) -> None:
+        err.print(f"[yellow]skipped query {escape(qid)}:[/] {escape(message)}", highlight=False)
 
-    try:
-        queries = read_queries(path)
-        dates = query_dates(queries, read_query_dates(path), opts.around)
-    except (OSError, ValueError) as e:
-        _fail(f"--queries {path}: {e}")
-    key = "article_id" if opts.group_by == "article" else "passage_id"
-    n_hits = 0
-    for qid, text in queries.items():
-        hits = run(text, dataclasses.replace(opts, around=dates.get(qid))).hits
-        n_hits += len(hits)
-        for h in hits:
-            if fmt == RunFormat.trec:
-                print(f"{qid} Q0 {getattr(h, key)} {h.rank} {h.score:.6f} claims-{opts.mode}")
-            else:
-                print(json.dumps({"qid": qid, **h.to_dict()}, ensure_ascii=False))
+    with open_run(output) as fh:
+        report = run_batch(searcher, path, opts, fh, fmt=str(fmt), kind=kind, syntax=syntax, on_error=skipped)
     if not quiet:
-        err.print(f"{len(queries)} queries, {n_hits} results", highlight=False)
-    raise typer.Exit(0 if n_hits else 1)
+        failed = f", {len(report.failed)} skipped" if report.failed else ""
+        err.print(f"{report.queries} queries{failed}, {report.rows} results", highlight=False)
+    raise typer.Exit(0 if report.rows else 1)
 
 
 @app.command()
@@ -550,49 +551,49 @@ def similar(
     claim: Annotated[str | None, typer.Argument(help="The claim text.")] = None,
     passage_id: Annotated[int | None, typer.Option("--id", help="Use this passage as the claim.")] = None,
     index: IndexOpt = DEFAULT_INDEX,
-    mode: Annotated[Mode, typer.Option("--mode", "-m", help="Which legs answer.")] = Mode.hybrid,
-    threshold: Annotated[
-        float | None, typer.Option("--threshold", min=-1, max=1, help="Minimum cosine similarity.")
-    ] = None,
-    limit: LimitOpt = 10,
-    offset: OffsetOpt = 0,
+    mode: Annotated[Mode, typer.Option("--mode", "-m", help="Which legs answer.")] = S.mode,
+    threshold: ThresholdOpt = S.threshold,
+    min_similarity: MinSimOpt = S.min_similarity,
+    limit: LimitOpt = S.limit,
+    offset: OffsetOpt = S.offset,
     since: SinceOpt = None,
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
-    operator: OperatorOpt = Operator.auto,
-    clean: CleanOpt = True,
-    around: AroundOpt = "auto",
-    around_days: AroundDaysOpt = AROUND_DAYS,
-    around_weight: AroundWeightOpt = AROUND_WEIGHT,
+    operator: OperatorOpt = S.operator,
+    clean: CleanOpt = S.clean,
+    around: AroundOpt = S.around,
+    around_days: AroundDaysOpt = S.around_days,
+    around_weight: AroundWeightOpt = S.around_weight,
     as_json: JsonOpt = False,
     explain: ExplainOpt = False,
     quiet: QuietOpt = False,
-    depth: DepthOpt = 100,
-    fusion: FusionOpt = DEFAULT_FUSION,
-    rrf_k: RrfKOpt = DEFAULT_RRF_K,
-    weights: Annotated[str, typer.Option("--weights", help="Leg weights KEYWORD,SEMANTIC.")] = "0.3,0.7",
-    norm: NormOpt = DEFAULT_NORM,
-    cluster: ClusterOpt = True,
-    cluster_threshold: ClusterThresholdOpt = 0.95,
+    depth: DepthOpt = S.depth,
+    fusion: FusionOpt = S.fusion,
+    rrf_k: RrfKOpt = S.rrf_k,
+    weights: WeightsOpt = so.format_weights(S.weights),
+    norm: NormOpt = S.norm,
+    cluster: ClusterOpt = S.cluster,
+    cluster_threshold: ClusterThresholdOpt = S.cluster_threshold,
     expand: ExpandOpt = False,
     model: ModelOpt = None,
-    queries: Annotated[
-        Path | None, typer.Option("--queries", help="Batch mode: a qid<TAB>text file.")
-    ] = None,
-    fmt: Annotated[RunFormat, typer.Option("--format", help="Batch run format.")] = RunFormat.jsonl,
+    queries: QueriesOpt = None,
+    fmt: RunFormatOpt = "jsonl",
+    output: RunOutputOpt = None,
 ) -> None:
     """Find claims similar to a text or a passage; near-duplicates collapse into clusters (first seen first)."""
     from search.searcher import Searcher
 
-    opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES})
+    opts = _options(**_pick(locals()))
+    _check_batch(queries, claim, output, "CLAIM")
+    if queries is not None and passage_id is not None:
+        _fail("give --id PASSAGE_ID or --queries FILE, not both")
     with Searcher(index, model=model) as s:
         if queries is not None:
-            _batch(s, queries, opts, fmt, lambda text, o: s.similar(text, opts=o), quiet)
-            return
-        if claim is None and passage_id is None:
-            _fail("give a CLAIM text or --id PASSAGE_ID")
+            _batch(s, queries, opts, fmt, "similar", False, output, quiet)
         result = s.similar(claim, passage_id=passage_id, opts=opts)
+    for note in [] if quiet else result.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     render_hits(result, as_json, expand=expand, explain=explain)
     _exit_for(result.hits)
 
@@ -602,39 +603,47 @@ def similar(
 def export(
     query: Annotated[str, typer.Argument(help="Query, as for `claims search`.")],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="File to write (.jsonl .csv .parquet .trec).")
+        str, typer.Option("--output", "-o", help="File to write (.jsonl .csv .parquet .trec; '-': stdout).")
     ],
     index: IndexOpt = DEFAULT_INDEX,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="jsonl, csv, parquet or trec (default: from the extension)."),
+        typer.Option(
+            "--format", help="jsonl, csv, parquet or trec (default: from the extension; jsonl for -)."
+        ),
     ] = None,
-    mode: Annotated[Mode, typer.Option("--mode", "-m")] = Mode.hybrid,
-    limit: Annotated[int, typer.Option("--limit", "-k", min=0, help="Rows; 0 = every match.")] = 1000,
+    mode: Annotated[Mode, typer.Option("--mode", "-m")] = D.mode,
+    limit: Annotated[
+        int, typer.Option("--limit", "-k", min=0, help="At most this many rows; 0 = every hit.")
+    ] = 1000,
     since: SinceOpt = None,
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
     literal: LiteralOpt = False,
-    operator: OperatorOpt = Operator.auto,
-    around: AroundOpt = None,
-    around_days: AroundDaysOpt = AROUND_DAYS,
-    around_weight: AroundWeightOpt = AROUND_WEIGHT,
-    depth: DepthOpt = 100,
-    fusion: FusionOpt = DEFAULT_FUSION,
-    rrf_k: RrfKOpt = DEFAULT_RRF_K,
-    weights: WeightsOpt = DEFAULT_WEIGHTS,
-    norm: NormOpt = DEFAULT_NORM,
+    operator: OperatorOpt = D.operator,
+    around: AroundOpt = D.around,
+    around_days: AroundDaysOpt = D.around_days,
+    around_weight: AroundWeightOpt = D.around_weight,
+    depth: DepthOpt = D.depth,
+    fusion: FusionOpt = D.fusion,
+    rrf_k: RrfKOpt = D.rrf_k,
+    weights: WeightsOpt = so.format_weights(D.weights),
+    norm: NormOpt = D.norm,
+    min_similarity: MinSimOpt = D.min_similarity,
+    threshold: ThresholdOpt = None,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Export ranked passages with provenance (JSON Lines, CSV, Parquet, TREC run) plus a manifest."""
     from search.export import export as run_export
+    from search.output import Output
 
-    opts = _options(**{k: v for k, v in locals().items() if k in _OPTION_NAMES} | {"offset": 0})
+    opts = _options(**_pick(locals()))
+    Output(output)  # a folder is refused before anything loads
     n = run_export(index, query, output, opts, fmt=fmt, model=model)
     if not quiet:
-        err.print(f"exported {n} rows -> {output}", highlight=False)
+        err.print(f"exported {n} rows -> {'stdout' if output == '-' else output}", highlight=False)
     raise typer.Exit(0 if n else 1)
 
 
@@ -781,18 +790,19 @@ def evaluate(
     mode: Annotated[
         list[Mode] | None, typer.Option("--mode", "-m", help="Modes to compare (default: all three).")
     ] = None,
-    group_by: GroupOpt = GroupBy.article,
-    depth: DepthOpt = 100,
-    fusion: FusionOpt = DEFAULT_FUSION,
-    rrf_k: RrfKOpt = DEFAULT_RRF_K,
-    weights: WeightsOpt = DEFAULT_WEIGHTS,
-    norm: NormOpt = DEFAULT_NORM,
+    group_by: GroupOpt = "article",
+    depth: DepthOpt = D.depth,
+    fusion: FusionOpt = D.fusion,
+    rrf_k: RrfKOpt = D.rrf_k,
+    weights: WeightsOpt = so.format_weights(D.weights),
+    norm: NormOpt = D.norm,
+    min_similarity: MinSimOpt = D.min_similarity,
     sweep: Annotated[bool, typer.Option("--sweep", help="Also sweep fusion methods and parameters.")] = False,
-    operator: OperatorOpt = Operator.auto,
+    operator: OperatorOpt = D.operator,
     clean: CleanOpt = True,
-    around: AroundOpt = None,
-    around_days: AroundDaysOpt = AROUND_DAYS,
-    around_weight: AroundWeightOpt = AROUND_WEIGHT,
+    around: AroundOpt = D.around,
+    around_days: AroundDaysOpt = D.around_days,
+    around_weight: AroundWeightOpt = D.around_weight,
     as_json: JsonOpt = False,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
@@ -801,26 +811,10 @@ def evaluate(
     from search.evaluate import format_table
     from search.experiment import run_eval
 
-    modes = [m.value for m in (mode or list(Mode))]
-    opts = _options(
-        mode=Mode.hybrid,
-        limit=100,
-        since=None,
-        until=None,
-        source=None,
-        where=None,
-        depth=depth,
-        fusion=fusion,
-        rrf_k=rrf_k,
-        weights=weights,
-        norm=norm,
-        group_by=group_by,
-        operator=operator,
-        clean=clean,
-        around=around,
-        around_days=around_days,
-        around_weight=around_weight,
-    )
+    modes = [str(m.value) for m in (mode or list(Mode))]
+    params = _pick(locals())
+    params.pop("mode", None)
+    opts = _options(limit=100, **params)
     table = run_eval(index, queries, qrels, modes, opts, sweep=sweep, model=model)
     if as_json:
         print(json.dumps(table, ensure_ascii=False))

@@ -125,6 +125,24 @@ class CatalogWriter(CatalogReader):
             (article_id,),
         ).fetchone()
 
+    def current_articles(self, article_ids: list[str], gen: int) -> dict[str, tuple[int, str]]:
+        """``{article_id: (aid, content_hash)}`` of the live versions of ``article_ids`` as this batch sees
+        them, 900 ids a query (SQLite's bound-parameter limit): the batched unchanged check."""
+        out: dict[str, tuple[int, str]] = {}
+        for i in range(0, len(article_ids), 900):
+            chunk = article_ids[i : i + 900]
+            sql = (
+                f"SELECT article_id, aid, content_hash FROM articles a "
+                f"WHERE article_id IN ({','.join('?' * len(chunk))}) AND {visible('a', gen)}"
+            )
+            out.update((r[0], (r[1], r[2])) for r in self.db.execute(sql, chunk))
+        return out
+
+    def changed(self, gen: int) -> bool:
+        """Whether batch ``gen`` has added or retired any article so far."""
+        sql = "SELECT 1 FROM articles WHERE added_gen = ? OR deleted_gen = ? LIMIT 1"
+        return self.db.execute(sql, (gen, gen)).fetchone() is not None
+
     def retire_article(self, aid: int, gen: int) -> list[int]:
         """Mark an article version and its passages deleted in ``gen``; returns the retired passage ids."""
         pids = [

@@ -28,8 +28,11 @@ _SHAPES = (
     re.compile(rf"(?<!\d){_DAY}\s+(?:of\s+)?{_MONTH},?\s+(?P<y>\d{{4}})(?!\d)", re.IGNORECASE),
     re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+(?P<y>\d{{4}})(?!\d)", re.IGNORECASE),
 )
-_EPOCH = re.compile(r"\d{9,11}(?:\.\d*)?")
-_EPOCH_RANGE = (1e8, 1e11)  # 9 to 11 integer digits: 1973 to 5138
+_EPOCH = re.compile(r"\d{9,17}(?:\.\d*)?")
+_EPOCH_RANGE = (1e8, 1e11)  # 9 to 11 integer digits of seconds: 1973 to 5138
+# Milliseconds (JavaScript's Date.now(), most scrapers' JSON) and microseconds, told by their size.
+_EPOCH_SCALES = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6))
+_DOTNET = re.compile(r"/?Date\((-?\d+)(?:[+-]\d{4})?\)/?")  # .NET's JSON "/Date(1690848000000+0200)/"
 _FUZZY_MAX_CHARS = 64  # longer strings are prose, where fuzzy parsing finds dates that are not there
 _FUZZY_MAX_WORDS = 2  # "in 2014, 5 people died" skips 3 words; "Fri 07 Apr 2017 at 0914" skips 1
 # dateutil fills missing parts from its default; parsing with two defaults shows which were guessed.
@@ -39,9 +42,12 @@ _DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 1))
 def normalize_date(value: object) -> str | None:
     """Normalise a date of any common shape to ISO ``YYYY-MM-DD``.
 
-    Timestamps keep the date as written (``2022-08-01T23:30:00-05:00`` -> ``2022-08-01``), except
-    timezone-aware ``datetime`` objects, which are converted to UTC first. Unix epochs (9 to 11
-    digits, as int, float or string) are read as UTC seconds.
+    Timestamps keep the date as written (``2022-08-01T23:30:00-05:00`` and ``...Z`` ->
+    ``2022-08-01``), except timezone-aware ``datetime`` objects, which are converted to UTC first.
+    Unix epochs (int, float or string) are read as UTC seconds (9 to 11 digits), milliseconds (12 to
+    14) or microseconds (15 to 17); .NET's ``/Date(ms)/`` too. Also read: RFC 2822 (RSS, e-mail:
+    ``Tue, 01 Aug 2023 14:05:00 +0000``), ``01 Aug 2023``, ``Aug. 1, 2023``, ``1st of August, 2023``,
+    ``2023/08/01``, ``2023.08.01``, ``01.08.2023`` (day first), ``20230801``, ``2023-08``.
 
     Args:
         value: A string, Unix epoch, ``datetime`` or ``date``; anything else gives None.
@@ -62,6 +68,8 @@ def normalize_date(value: object) -> str | None:
     text = value.strip()
     if _EPOCH.fullmatch(text):
         return _from_epoch(float(text))
+    if dotnet := _DOTNET.fullmatch(text):
+        return _from_epoch(int(dotnet[1]) / 1000)
     for shape in _SHAPES:
         match = shape.search(text)
         if match and (iso := _iso(match["y"], match["m"], match["d"])):
@@ -70,6 +78,10 @@ def normalize_date(value: object) -> str | None:
 
 
 def _from_epoch(seconds: float) -> str | None:
+    for bound, scale in _EPOCH_SCALES:
+        if seconds < bound:
+            seconds /= scale
+            break
     if not _EPOCH_RANGE[0] <= seconds < _EPOCH_RANGE[1]:  # also rejects NaN
         return None
     return datetime.fromtimestamp(seconds, UTC).date().isoformat()

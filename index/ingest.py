@@ -1,39 +1,65 @@
-"""One ingest batch: sources -> articles -> passages -> vectors -> catalog + Whoosh + FAISS -> commit.
+"""One ingest run: sources -> articles -> passages -> vectors -> catalog + Whoosh + FAISS -> commit.
 
-Each stage is a pure function over a batch of records (``read_sources``, ``split_article``,
-``Embedder.encode``), so a Ray ``map_batches`` can run them on many nodes later; this module only
-wires them to one ``IndexWriter``. Embedding is the bound (~100 passages/s on 2 cores): passages
-are embedded in chunks of ``chunk`` texts (sentence-transformers sorts each call by length), and
-what is already embedded (same text hash, same model) is never embedded again.
+The public seam is two steps, so that a Ray ``map_batches`` or an HTTP upload can drive them:
+
+* :func:`plan` (pure, any worker): articles -> :class:`PlannedArticle` (passages, dropped spans and
+  the text hashes to embed). Embedding is a pure step too (``Embedder.encode`` on the texts, keyed by
+  :func:`index.records.text_hash`).
+* :func:`apply` (the one writer, under the index lock): a batch of planned articles plus their
+  vectors by text hash -> catalog rows, Whoosh documents and FAISS vectors of an open ``Batch``, with
+  one SQLite query for the whole batch's unchanged check and one live article per id (the last wins).
+
+:func:`ingest` wires them for ``claims ingest``: it reads the files, drops unchanged articles before
+splitting them, embeds in chunks of ``chunk`` texts (sentence-transformers sorts each call by length)
+and never embeds a text twice (same text hash, same model: from the catalog's cache). A long run
+commits a generation every ``commit_articles`` articles or ``commit_seconds`` seconds, each commit
+atomic, so a kill loses at most one interval. Embedding is the bound (~100 passages/s on 2 cores).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from index.errors import ClaimsError, InputFormatError
 from index.faults import checkpoint
 from index.lexical import passage_doc
 from index.passages import split_article
-from index.records import Article, Passage, Problem, text_hash
-from index.sources import FieldMap, read_sources
+from index.rebuild import delete, reindex
+from index.records import Article, Dropped, FieldMap, Passage, Problem, text_hash
+from index.sources import iter_files, read_file
+from index.vectorcache import SPILL, article_fields, context_text, embed_cached, vectors_for
 from index.writer import Batch, IndexWriter
 
-Progress = Callable[..., None]  # progress(event, **info): "file", "articles", "passages", "problem", "wait"
+__all__ = ["IngestReport", "PlannedArticle", "apply", "delete", "ingest", "plan", "reindex"]
+
+# progress(event, **info): "file" (done, total, bytes_done, bytes_total), "articles" (n), "passages" (n),
+# "embedding" (done, total: texts of a window too big to hold, e.g. a huge article), "problem" (problem),
+# "wait" (message), "commit" (generation)
+Progress = Callable[..., None]
+
+WINDOW = (
+    64  # articles read before one batched unchanged check (chunk // 8 when smaller: small chunks stay small)
+)
+COMMIT_ARTICLES = 20_000  # a long run commits a generation after this many articles ...
+COMMIT_SECONDS = 600.0  # ... or this many seconds, whichever comes first
 
 
 @dataclass
 class IngestReport:
-    """The summary printed at the end of ``claims ingest``."""
+    """The summary printed at the end of ``claims ingest``.
+
+    ``added`` / ``updated`` / ``unchanged`` count distinct article ids; ``repeats`` counts records
+    whose id came again in the same run (the last one wins; they are in none of the other counts).
+    ``commits`` is the number of generations the run committed (more than one in a long run).
+    """
 
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    repeats: int = 0
     failed: int = 0
     deleted: int = 0
     passages: int = 0
@@ -42,6 +68,7 @@ class IngestReport:
     cached_vectors: int = 0
     seconds: float = 0.0
     generation: int = 0
+    commits: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -53,126 +80,130 @@ class IngestReport:
 
 
 @dataclass
-class _Pending:
+class PlannedArticle:
+    """An article split and hashed, ready for :func:`apply`.
+
+    Attributes:
+        article: The article as read.
+        content_hash: ``article.content_hash()``: equal to the live version's means unchanged.
+        passages: Its passages (offsets into ``article.text``).
+        dropped: Its boilerplate spans.
+        hashes: ``text_hash`` of each passage, the keys of their vectors.
+        fields: Embedded article fields as ``(field number, text, text hash)`` (``--embed-field``).
+    """
+
     article: Article
     content_hash: str
-    passages: list
-    dropped: list
+    passages: list[Passage]
+    dropped: list[Dropped]
     hashes: list[str]
-    replaces: int | None  # aid of the version this one replaces
-    fields: list[tuple[int, str, str]]  # embedded article fields: (field number, text, text hash)
+    fields: list[tuple[int, str, str]]
+
+    def texts(self) -> dict[str, str]:
+        """``{text hash: text}`` of everything of this article that needs a vector."""
+        out = dict(zip(self.hashes, (p.text for p in self.passages), strict=True))
+        out.update((h, t) for _, t, h in self.fields)
+        return out
 
 
-class _Pipeline:
-    """Accumulates articles until ``chunk`` passages need vectors, then writes them all."""
+def plan(articles: Iterable[Article], embed_fields: Sequence[str] = ()) -> list[PlannedArticle]:
+    """Split and hash articles; pure (no index, no model), so any worker can run it on a batch.
 
-    def __init__(
-        self, writer: IndexWriter, batch: Batch, report: IngestReport, progress: Progress, chunk: int
-    ):
-        self.w, self.batch, self.report, self.progress, self.chunk = writer, batch, report, progress, chunk
-        self.pending: list[_Pending] = []
-        self.need: dict[str, str] = {}  # text hash -> text, not yet embedded
-        self.seen: set[str] = set()
+    Args:
+        articles: Articles as read by ``index.sources``.
+        embed_fields: The index's embedded article fields, in their numbered order (field ``k`` is
+            ``embed_fields[k - 1]``), as ``Batch.embed_fields`` holds them.
 
-    def offer(self, article: Article) -> None:
-        chash = article.content_hash()
-        current = self.w.catalog.current_article(article.article_id, self.batch.gen)
-        if current and current[1] == chash:
-            self.report.unchanged += 1
-            self.progress("articles", n=1)
-            return
+    Returns:
+        One ``PlannedArticle`` per article, in order (repeats of an id are kept: ``apply`` collapses them).
+    """
+    out = []
+    for article in articles:
         passages, dropped = split_article(article)
         hashes = [text_hash(p.text) for p in passages]
-        fields = article_fields(article.title, article.metadata, self.batch.embed_fields)
-        self.pending.append(
-            _Pending(article, chash, passages, dropped, hashes, current[0] if current else None, fields)
-        )
-        for p, h in zip(passages, hashes, strict=True):
-            self.need.setdefault(h, p.text)
-        for _, text, h in fields:
-            self.need.setdefault(h, text)
-        if len(self.need) >= self.chunk:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        w, report = self.w, self.report
-        cached, embedded = embed_cached(w, self.need)
-        report.embedded += embedded
-        report.cached_vectors += len(self.need) - embedded
-        dim = w.manifest.dimension or w.embedder.dimension
-        names = self.batch.embed_fields
-        for item in self.pending:
-            a = item.article
-            if item.replaces is not None:
-                self.batch.remove_passages(w.catalog.retire_article(item.replaces, self.batch.gen))
-                report.updated += 1
-            elif a.article_id in self.seen:
-                report.updated += 1  # the same id twice in one run: the later record wins
-            else:
-                report.added += 1
-            self.seen.add(a.article_id)
-            pids = w.catalog.add_article(
-                a, item.content_hash, item.passages, item.dropped, item.hashes, self.batch.gen
-            )
-            context = context_text(item.fields, names)
-            docs = [
-                passage_doc(pid, self.batch.gen, p, a, context)
-                for pid, p in zip(pids, item.passages, strict=True)
-            ]
-            self.batch.add_passages(pids, docs, as_matrix(cached, item.hashes, dim))
-            if pids:
-                _add_field_vectors(self.batch, pids[0], item.fields, cached, dim)
-            report.passages += len(pids)
-            report.dropped += len(item.dropped)
-            self.progress("articles", n=1)
-            self.progress("passages", n=len(pids))
-        w.catalog.commit()
-        checkpoint("catalog-chunk")
-        self.pending.clear()
-        self.need.clear()
-
-
-def article_fields(title: str, metadata: dict, names: Sequence[str]) -> list[tuple[int, str, str]]:
-    """``(field number, text, text hash)`` of the article fields to embed (``--embed-field``): the title
-    or metadata keys."""
-    out = []
-    for no, name in enumerate(names, 1):
-        value = title if name == "title" else metadata.get(name)
-        if isinstance(value, str) and value.strip():
-            out.append((no, value.strip(), text_hash(value.strip())))
+        fields = article_fields(article.title, article.metadata, embed_fields)
+        out.append(PlannedArticle(article, article.content_hash(), passages, dropped, hashes, fields))
     return out
 
 
-def _add_field_vectors(
-    batch: Batch, first_pid: int, fields: list[tuple[int, str, str]], cached, dim: int
-) -> None:
-    if fields:
-        vectors = as_matrix(cached, [h for _, _, h in fields], dim)
-        batch.add_field_vectors(first_pid, [no for no, _, _ in fields], vectors)
+def apply(
+    writer: IndexWriter,
+    batch: Batch,
+    planned: Sequence[PlannedArticle],
+    vectors: Mapping[str, bytes],
+    report: IngestReport | None = None,
+    seen: set[str] | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Write planned articles into an open batch: the one-writer step of an ingest.
 
+    One SQLite query finds the live version of every id in ``planned``; an article whose content hash
+    equals it is left alone (``unchanged``), a changed one replaces it (``updated``), a new id is
+    ``added``. Within ``planned`` the last record of an id wins and the earlier ones count as
+    ``repeats``; ``seen`` (ids already applied by earlier calls of the same run) extends that across
+    calls: a later record of a seen id replaces the version that call wrote. Rows are committed to the
+    catalog (invisible to readers until ``batch.commit()``).
 
-def context_text(fields: Sequence[tuple], names: Sequence[str]) -> str:
-    """The keyword-searchable ``context`` of a passage: its article's embedded fields except the title."""
-    return "\n".join(f[1] for f in fields if names[f[0] - 1] != "title")
+    Args:
+        writer: The index writer (holds the lock).
+        batch: The open batch (``writer.begin(...)``).
+        planned: From :func:`plan`, with the batch's ``embed_fields``.
+        vectors: float32 vector bytes by text hash (``dimension * 4`` bytes each); hashes missing here
+            are read from the writer's embedding cache, a slice at a time.
+        report: Counts to add to (a new report when None).
+        seen: Ids applied earlier in this run (updated in place).
+        progress: ``progress(event, **info)`` callback.
 
-
-def embed_cached(writer: IndexWriter, need: dict[str, str]) -> tuple[dict[str, bytes], int]:
-    """Vectors for ``{text hash: text}``: from the catalog's cache, embedding (and caching) only the rest."""
-    model = writer.embedder.name
-    cached = writer.catalog.vectors(model, need)
-    missing = [h for h in need if h not in cached]
-    if missing:
-        vecs = writer.embedder.encode([need[h] for h in missing])
-        fresh = {h: v.tobytes() for h, v in zip(missing, vecs, strict=True)}
-        writer.catalog.put_vectors(model, list(fresh.items()))
-        cached.update(fresh)
-    return cached, len(missing)
-
-
-def as_matrix(cached: dict[str, bytes], hashes: Sequence[str], dim: int) -> np.ndarray:
-    return np.frombuffer(b"".join(cached[h] for h in hashes), dtype=np.float32).reshape(-1, dim)
+    Returns:
+        ``report``. Raises ``KeyError`` if a vector is neither in ``vectors`` nor cached.
+    """
+    report = report if report is not None else IngestReport()
+    seen = seen if seen is not None else set()
+    progress = progress or (lambda *a, **k: None)
+    last = {item.article.article_id: item for item in planned}  # the last record of an id wins
+    report.repeats += len(planned) - len(last)
+    current = writer.catalog.current_articles(list(last), batch.gen)
+    w = writer
+    dim = w.manifest.dimension or w.embedder.dimension
+    for article_id, item in last.items():
+        live = current.get(article_id)
+        again = article_id in seen
+        report.repeats += again
+        seen.add(article_id)
+        if live and live[1] == item.content_hash:
+            report.unchanged += not again
+            progress("articles", n=1)
+            continue
+        if live:
+            batch.remove_passages(w.catalog.retire_article(live[0], batch.gen))
+        if not again:
+            if live:
+                report.updated += 1
+            else:
+                report.added += 1
+        a = item.article
+        pids = w.catalog.add_article(
+            a, item.content_hash, item.passages, item.dropped, item.hashes, batch.gen
+        )
+        context = context_text(item.fields, batch.embed_fields)
+        step = 2048  # bounded memory for a huge article: documents and vectors a slice at a time
+        for i in range(0, len(pids), step):
+            ids, hashes = pids[i : i + step], item.hashes[i : i + step]
+            docs = [
+                passage_doc(pid, batch.gen, p, a, context)
+                for pid, p in zip(ids, item.passages[i : i + step], strict=True)
+            ]
+            batch.add_passages(ids, docs, vectors_for(w, vectors, hashes, dim))
+        if pids and item.fields:
+            field_vectors = vectors_for(w, vectors, [h for _, _, h in item.fields], dim)
+            batch.add_field_vectors(pids[0], [no for no, _, _ in item.fields], field_vectors)
+        report.passages += len(pids)
+        report.dropped += len(item.dropped)
+        progress("articles", n=1)
+        progress("passages", n=len(pids))
+    w.catalog.commit()
+    checkpoint("catalog-chunk")
+    return report
 
 
 def ingest(
@@ -187,15 +218,21 @@ def ingest(
     chunk: int = 512,
     articles: Iterable[Article | Problem] | None = None,
     embed_fields: Sequence[str] = (),
+    commit_articles: int = COMMIT_ARTICLES,
+    commit_seconds: float = COMMIT_SECONDS,
 ) -> IngestReport:
-    """Ingest files (or already-read ``articles``) into the index at ``index_dir`` as one batch.
+    """Ingest files (or already-read ``articles``) into the index at ``index_dir``.
 
     ``embed_fields`` names article fields (``title`` or metadata keys such as a subtitle) that are
     embedded too: a semantic match on one scores the article's first passage, and their text (but
     the title's, which has its own field) is keyword-searchable as ``context``.
 
-    Bad files and records are reported and skipped; the rest goes in. With ``strict`` the first bad
-    record aborts the batch and nothing changes.
+    Bad files and records are reported and skipped; the rest goes in. One article per id: when an id
+    comes again in the run, the last record wins (``report.repeats``). A run of more than
+    ``commit_articles`` articles or ``commit_seconds`` seconds commits a generation at each such
+    interval (each commit atomic; a kill loses at most the interval in progress); an unchanged
+    re-ingest commits nothing. With ``strict`` the run commits once, at the end: the first bad record
+    aborts it and nothing changes.
 
     Raises:
         InputFormatError: with ``strict``, on the first bad record.
@@ -204,18 +241,18 @@ def ingest(
     progress = progress or (lambda *a, **k: None)
     report = IngestReport()
     t0 = time.perf_counter()
-    stream = articles if articles is not None else read_sources(paths, fields=fields, source=source)
+    stream = articles if articles is not None else _read(paths, fields, source, progress)
     command = "ingest " + " ".join(str(p) for p in paths)
     with IndexWriter(
         index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
     ) as writer:
-        batch = writer.begin(command)
-        batch.add_embed_fields(embed_fields)
-        pipe = _Pipeline(writer, batch, report, progress, chunk)
+        run = _Run(writer, command, embed_fields, report, progress, chunk)
+        # --strict promises all or nothing: one commit at the end.
+        run.every = (commit_articles, commit_seconds) if not strict else (float("inf"), float("inf"))
         try:
             for item in stream:
                 if isinstance(item, Problem):
-                    writer.catalog.log_problem(batch.gen, item)
+                    writer.catalog.log_problem(run.batch.gen, item)
                     report.problems.append(("warning: " if not item.fatal else "") + str(item))
                     progress("problem", problem=item)
                     if item.fatal:
@@ -225,125 +262,145 @@ def ingest(
                                 item.origin, item.reason + " (--strict: nothing was ingested)"
                             )
                     continue
-                pipe.offer(item)
-            pipe.flush()
+                run.offer(item)
+            run.flush()
             if report.ingested == 0:
                 raise ClaimsError(
                     f"nothing could be ingested from {', '.join(map(str, paths)) or 'the input'} "
                     f"({report.failed} bad input{'s' if report.failed != 1 else ''}): see the lines above"
                 )
             report.seconds = round(time.perf_counter() - t0, 3)
-            if report.added or report.updated:
-                report.generation = batch.commit(report.to_dict()).generation
-            else:  # everything unchanged: a true no-op, no new generation
-                batch.abort()
-                report.generation = writer.gen
+            run.commit(final=True)
+            report.generation = writer.gen
         except BaseException:
-            batch.abort()
+            run.batch.abort()
             raise
     return report
 
 
-def delete(index_dir: Path, article_ids: Sequence[str], wait: bool = True) -> tuple[int, list[str]]:
-    """Remove articles (and their passages, from every store) as one batch. Returns (deleted, unknown ids)."""
-    with IndexWriter(index_dir, wait=wait, create=False) as writer:
-        batch = writer.begin("delete " + " ".join(article_ids))
-        try:
-            missing, n = [], 0
-            for article_id in article_ids:
-                current = writer.catalog.current_article(article_id, batch.gen)
-                if current is None:
-                    missing.append(article_id)
-                    continue
-                batch.remove_passages(writer.catalog.retire_article(current[0], batch.gen))
-                n += 1
-            writer.catalog.commit()
-            if n:
-                batch.commit({"deleted": n})
-            else:
-                batch.abort()
-        except BaseException:
-            batch.abort()
-            raise
-    return n, missing
+def _read(
+    paths: Sequence[str | Path], fields: FieldMap, source: str | None, progress: Progress
+) -> Iterator[Article | Problem]:
+    """``read_sources`` with a ``file`` progress event after each file (counts and bytes, for an ETA)."""
+    files = list(iter_files(paths))
+    sizes = [0 if isinstance(f, Problem) else _size(f) for f in files]
+    total, done = sum(sizes), 0
+    for k, (item, size) in enumerate(zip(files, sizes, strict=True), 1):
+        if isinstance(item, Problem):
+            yield item
+        else:
+            yield from read_file(item, fields, source)
+        done += size
+        progress("file", done=k, total=len(files), bytes_done=done, bytes_total=total)
 
 
-def reindex(
-    index_dir: Path,
-    model: str | None = None,
-    wait: bool = True,
-    progress: Progress | None = None,
-    embed_fields: Sequence[str] = (),
-) -> dict:
-    """Rebuild the Whoosh and FAISS stores from the catalog alone (cached embeddings; new ones only
-    when ``model`` changes or ``embed_fields`` adds article fields), into fresh files that the new
-    manifest switches to atomically."""
-    progress = progress or (lambda *a, **k: None)
-    t0 = time.perf_counter()
-    with IndexWriter(index_dir, wait=wait, create=False, rebuild=True) as writer:
-        if model is not None:
-            from index.embed import Embedder
-
-            writer.embedder = Embedder(model)
-            writer.manifest.dimension = writer.embedder.dimension
-        gen = writer.gen + 1
-        batch = writer.begin("reindex", lexical_dir=f"lexical-{gen}")
-        batch.add_embed_fields(embed_fields)
-        try:
-            n, embedded = _rebuild(writer, batch, progress)
-            batch.commit({"reindexed": n})
-        except BaseException:
-            batch.abort()
-            raise
-    return {"passages": n, "embedded": embedded, "seconds": round(time.perf_counter() - t0, 3)}
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
-def _rebuild(writer: IndexWriter, batch: Batch, progress: Progress, chunk: int = 2048) -> tuple[int, int]:
-    dim = writer.embedder.dimension if writer.manifest.dimension == 0 else writer.manifest.dimension
-    names = batch.embed_fields
-    n = embedded = 0
-    rows: list[dict] = []
+class _Run:
+    """One ingest run: windows of articles -> unchanged check -> plan -> embed -> apply -> periodic commits."""
 
-    def flush() -> None:
-        nonlocal n, embedded
-        need = {r["text_hash"]: r["text"] for r in rows}
-        firsts = []  # (first passage id, [(field number, text, hash)])
-        for r in rows:
-            fields = article_fields(r["title"], r["metadata"], names)
-            r["context"] = context_text(fields, names)
-            if r["ordinal"] == 0:  # an article's field vectors live under its first passage's id
-                firsts.append((r["passage_id"], fields))
-                need.update((h, t) for _, t, h in fields)
-        cached, k = embed_cached(writer, need)
-        embedded += k
-        docs = [_doc_from_row(r) for r in rows]
-        batch.add_passages(
-            [r["passage_id"] for r in rows], docs, as_matrix(cached, [r["text_hash"] for r in rows], dim)
+    def __init__(
+        self,
+        writer: IndexWriter,
+        command: str,
+        embed_fields: Sequence[str],
+        report: IngestReport,
+        progress: Progress,
+        chunk: int,
+    ):
+        self.w, self.command, self.report, self.progress, self.chunk = (
+            writer,
+            command,
+            report,
+            progress,
+            chunk,
         )
-        for pid, fields in firsts:
-            _add_field_vectors(batch, pid, fields, cached, dim)
-        n += len(rows)
-        progress("passages", n=len(rows))
-        rows.clear()
+        self.embed_fields = embed_fields
+        self.batch = self._begin()
+        self.window: dict[str, Article] = {}  # read, not yet checked (the last record of an id)
+        self.pending: list[PlannedArticle] = []  # checked and planned, waiting for vectors
+        self.pending_ids: set[str] = set()
+        self.need: dict[str, str] = {}  # text hash -> text, for the pending articles
+        self.seen: set[str] = set()  # ids applied in this run
+        self.every = (COMMIT_ARTICLES, COMMIT_SECONDS)
+        self.since = (0, time.monotonic())  # articles applied and time at the last commit
+        self.applied = 0
 
-    for row in writer.catalog.iter_passages():
-        rows.append(row)
-        if len(rows) >= chunk:
-            flush()
-    if rows:
-        flush()
-    return n, embedded
+    def _begin(self) -> Batch:
+        batch = self.w.begin(self.command)
+        batch.add_embed_fields(self.embed_fields)
+        return batch
 
+    def offer(self, article: Article) -> None:
+        if article.article_id in self.window:
+            self.report.repeats += 1
+            del self.window[article.article_id]  # the later record wins (and goes to the end)
+        self.window[article.article_id] = article
+        if len(self.window) >= max(1, min(WINDOW, self.chunk // 8)):
+            self._check()
 
-def _doc_from_row(row: dict) -> dict:
-    a = Article(
-        article_id=row["article_id"],
-        text="",
-        title=row["title"],
-        date=row["date"],
-        source=row["source"],
-        url=row["url"],
-        metadata=row["metadata"],
-    )
-    passage = Passage(row["start"], row["end"], row["text"])
-    return passage_doc(row["passage_id"], row["added_gen"], passage, a, row["context"])
+    def _check(self) -> None:
+        """The batched unchanged check of the window (one query), then plan what changed."""
+        if not self.window:
+            return
+        current = self.w.catalog.current_articles(list(self.window), self.batch.gen)
+        changed = []
+        for article_id, article in self.window.items():
+            live = current.get(article_id)
+            # An id still pending from an earlier window goes to apply(), whose last-wins rule decides.
+            if live and live[1] == article.content_hash() and article_id not in self.pending_ids:
+                if article_id in self.seen:
+                    self.report.repeats += 1
+                else:
+                    self.report.unchanged += 1
+                    self.seen.add(article_id)
+                self.progress("articles", n=1)
+            else:
+                changed.append(article)
+        self.window.clear()
+        for item in plan(changed, self.batch.embed_fields):
+            self.pending.append(item)
+            self.pending_ids.add(item.article.article_id)
+            self.need.update(item.texts())
+        if len(self.need) >= self.chunk:
+            self._apply()
+
+    def _apply(self) -> None:
+        if not self.pending:
+            return
+        keep = len(self.need) <= SPILL * self.chunk
+        on_chunk = None if keep else lambda done, total: self.progress("embedding", done=done, total=total)
+        vectors, embedded = embed_cached(self.w, self.need, self.chunk, keep=keep, on_chunk=on_chunk)
+        self.report.embedded += embedded
+        self.report.cached_vectors += len(self.need) - embedded
+        apply(self.w, self.batch, self.pending, vectors, self.report, self.seen, self.progress)
+        self.applied += len(self.pending)
+        self.pending.clear()
+        self.pending_ids.clear()
+        self.need.clear()
+        n, t = self.since
+        if self.applied - n >= self.every[0] or time.monotonic() - t >= self.every[1]:
+            self.commit()
+
+    def flush(self) -> None:
+        self._check()
+        self._apply()
+
+    def commit(self, final: bool = False) -> None:
+        """Commit the batch if it changed anything (else abort it: no empty generation), then begin the
+        next one unless ``final``."""
+        r = self.report
+        if self.w.catalog.changed(self.batch.gen):
+            self.batch.commit(r.to_dict())
+            r.commits += 1
+            self.progress("commit", generation=self.w.gen)
+        else:
+            self.batch.abort()
+        self.since = (self.applied, time.monotonic())
+        if not final:
+            self.batch = self._begin()

@@ -2,13 +2,15 @@
 
 A passage is one sentence that states a claim, or up to three when a short fragment or a quote's
 attribution belongs with its neighbour; an overlong sentence is split at a clause boundary. Passages
-never cross a paragraph. Boilerplate (photo captions, requests for comment, prompts, bylines,
+never cross a paragraph (a list with its lead-in is one). Boilerplate (photo captions, requests for comment, prompts, bylines,
 subheadings, a truncated last sentence) becomes a :class:`Dropped` span with a reason.
 
+Bullet and numbered lists are kept: their items are claims ("the convoy included:" / "- three
+howitzers"), joined with their lead-in when the whole list is short.
+
 Everything here is a pure function of the text (no global mutable state), so it can run inside a Ray
-``map_batches``. The rules are small tables of compiled regexes; they favour precision: a rule that
-might drop a real claim sentence is narrowed until it does not. Patterns begin with a literal where
-they can, because Python's ``re`` then scans for it in C (a leading ``\\b`` is ten times slower).
+``map_batches``. Sentence starts come from ``index.sentences``; the boilerplate rules (small tables of
+compiled regexes that favour precision) from ``index.boilerplate``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import accumulate
 
-import blingfire
-
+from index.boilerplate import CAPTION_END, CREDIT_TAIL, INLINE, sentence_reason
 from index.records import Article, Dropped, Passage
+from index.sentences import sentence_starts
 
 FRAGMENT_WORDS = 6  # fewer words is a fragment ("he said.", "Bomber drills."): it joins a neighbour
 HEADING_WORDS = 12  # a paragraph of at most this many words and no terminal punctuation is a subheading
@@ -39,6 +40,9 @@ _LETTER = re.compile(r"[^\W\d_]")  # a span without one is noise: "1.", "[...]",
 # these (and every other non-printable character) are blanked one for one, so offsets still line up.
 _BLANK = re.compile(r"[\s\x00-\x1f\x7f-\x9f\xad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
 
+# A list item: a bullet, or a number or letter with "." or ")"; then a space and the item.
+_BULLET = re.compile(r"(?:[-*•·▪◦‣●○–—]|\(?\d{1,3}[.)]|\(?[a-z][.)])[ \t]+(?=\S)")
+_LEAD_IN = re.compile(r":[\"'”’)]*$")  # "Officials said the convoy included:"
 # The end-anchored patterns below are matched against the last few characters of a span only.
 _TAIL = 16
 # Ends a sentence: terminal punctuation, possibly inside closing quotes or brackets, or a closing quote.
@@ -62,135 +66,6 @@ _ATTRIBUTION = re.compile(
     r"|(?:said|says|added|adds|explained|wrote|noted|according to))\b"
 )
 
-# Photo agencies, as they end a credit.
-_AGENCY = (
-    r"(?:Getty Images|AFP|AP|Reuters|REUTERS|EPA(?:-EFE)?|Shutterstock|Alamy|Rex|Sipa|ZUMA(?: Wire)?"
-    r"|Anadolu Agency|Bloomberg|NurPhoto|SOPA Images|LightRocket|TASS|Sputnik|Xinhua|PA|UPI|Ukrinform)"
-)
-
-# Paragraph-level: a short paragraph that ends in a photo credit is a caption, all of it. Matched against
-# the paragraph's last _CREDIT_TAIL characters.
-_CREDIT_TAIL = 200
-_CAPTION_END = re.compile(
-    r"(?:"
-    # "... Mikhail Svetlov/Getty Images" (seed 000), "... Maxim Shipenkov/EPA", "... AFP via Getty Images"
-    rf"/\s?{_AGENCY}|Getty Images"
-    # "... Sergey Bobok/Sipa USA": Firstname Lastname/Organisation
-    r"|\b[A-Z][\w.'’-]+ [A-Z][\w.'’-]+\s?/\s?[A-Z][\w.&'’ -]*"
-    # "... (Photo by Jane Doe/AFP)", "... (Photo AP)"
-    r"|\((?:Photo|Image|Picture)s?\b[^()]*\)"
-    # "... Photograph: Roscosmos", "Credit: ...", "... AP Photo/Efrem Lukatsky", "... REUTERS/Gleb Garanich"
-    r"|\b(?:Photograph|Photo|Picture|Image|Illustration|Composite|Credit)s?:[^.!?]*|AP Photo\b[^.!?]*"
-    r"|REUTERS/[^.!?]*"
-    r")\s*$"
-)
-
-# Inline: spans cut out of a paragraph wherever they stand, whatever the sentence splitter made of them,
-# as (reason, needles, pattern, whether the sentence just before is the caption the credit belongs to).
-# The pattern is only searched in a paragraph that holds one of the needles (a cheap substring test).
-_INLINE: tuple[tuple[str, tuple[str, ...], re.Pattern[str], bool], ...] = (
-    # "... largely symbolic. Joe Biden. Photograph: Getty Images They came on the same day ..." (live blogs)
-    (
-        "caption",
-        ("Photograph: ",),
-        re.compile(rf"Photograph: (?:[^/\n.]{{1,40}}?\s?/\s?)*{_AGENCY}\b(?: via Getty Images)?"),
-        True,
-    ),
-    # "... in Damascus August 21 2013. REUTERS/Bassam Khabieh We hope ...": a credit of one or two names
-    ("caption", ("REUTERS/",), re.compile(r"REUTERS/(?:Stringer|[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)"), True),
-    # "... the spokesman relayed. AP Photo Hussein Malla Over 20 ...": the next item's picture, keep before
-    ("caption", ("AP Photo",), re.compile(r"AP Photo[/ ][A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?"), False),
-    # "... on July 9 2016 (Photo AFP) Syrian state media says ..."
-    (
-        "caption",
-        ("(Photo", "(Image", "(Picture"),
-        re.compile(r"\((?:Photo|Image|Picture)s? (?:by )?[^()]{1,80}\)"),
-        False,
-    ),
-    # "... push back regime advances. [Click to enlarge] "All the factions ..."
-    ("prompt", ("enlarge",), re.compile(r"[\[(]Click to enlarge[\])]", re.I), False),
-    # "... nearly daily basis. Read Also": glued to the last sentence
-    ("prompt", ("Read Also",), re.compile(r"Read Also$"), False),
-    # "... on September 5. ... 016 Tags civilian deaths ...", "... 154 Related Russian ...": Sputnik's trailer
-    ("prompt", ("... ",), re.compile(r"\.\.\. [\d ]*(?:Tags|Related|Topic) .*$"), False),
-    # "... in the WHO statement. - REUTERS", "... the lifting of sieges.-AFP": a wire's sign-off at the end
-    (
-        "byline",
-        ("Reuters", "REUTERS", "AFP", "AP", "SANA", "TASS", "Xinhua"),
-        re.compile(r"(?<=[.!?\"”])\s?[-–—]+\s?(?:Reuters|REUTERS|AFP|AP|SANA|TASS|Xinhua)$"),
-        False,
-    ),
-)
-
-
-def _rule(
-    reason: str, needles: tuple[str, ...], *patterns: str
-) -> tuple[str, tuple[str, ...], re.Pattern[str]]:
-    """A sentence rule: ``patterns`` as one regex, searched only if one of ``needles`` is in the sentence.
-
-    Without needles the patterns are anchored at the sentence start, which is cheap to try; searching
-    everywhere for an alternation is not (``re`` finds no literal to scan for), a substring test is.
-    """
-    joined = "|".join(patterns)
-    return reason, needles, re.compile(f"(?:{joined})" if needles else f"^(?:{joined})")
-
-
-# Sentence-level: a sentence that matches its reason's regex is dropped whole.
-_SENTENCE_RULES = (
-    _rule(
-        "comment-request",
-        ("comment",),
-        # "Newsweek has reached out to the Russian Defense Ministry and NATO for comment." (seed 000)
-        r"\b(?:reached out to|contacted|approached)\b.{0,120}\bfor (?:a )?comment\b",
-        # "... did not immediately respond to a request for comment.", "Neither company responded to ..."
-        r"\b(?:respond(?:ed)?|repl(?:y|ied)) to (?:\w+ ){0,2}requests? for comment",
-        # "Mr. Bausman could not be reached for comment.", "... not immediately available for comment."
-        r"\b(?:be reached|(?:was|were|is|are) not (?:immediately )?available) for comment",
-        # "Currentzis, through his representatives, declined to comment."
-        r"\bdeclined to comment\b",
-    ),
-    _rule(
-        "prompt",
-        (),
-        # "Read more: Bravo! ...", "Click here for ...", "Follow us on Instagram.", "Share this article"; not
-        # longer ones: "Read more here <a headline> The opposition fighters launched a counteroffensive ..."
-        r"(?:Read more|READ MORE|Read also|See also|Related|Click here|Click to|Tap here|Follow us"
-        r"|Follow \w+ on|FOLLOW|Share this|Share on)\b(?!.{100})",
-    ),
-    _rule(
-        "prompt",
-        ("ubscribe", "UBSCRIBE", "ign up", "Read ", "newsletters@", "Comment via", "Telegram", "miss out"),
-        # "Sign up to First Edition, our free daily newsletter", "Subscribe to our Youtube channel"
-        r"(?:[Ss]ubscribe|[Ss]ign up|SUBSCRIBE)\b.{0,60}\b(?:newsletter|channel|inbox|alerts|updates)",
-        # Guardian's related link "Kherson's secret art society produces ... Read more"
-        r"Read more$",
-        # "... please email newsletters@theguardian.com", "... Comment via Facebook", "Dont miss out on ..."
-        r"newsletters@|Comment via Facebook|sign up to our Telegram|Don'?t miss out",
-    ),
-    _rule(
-        "byline",
-        (),
-        # "By Jane Doe", "By Jane Doe and John Roe, Reuters"
-        r"By [A-Z][\w.'’-]*(?:(?:,? and |, | )[A-Z][\w.'’-]*){0,7}$",
-        # "Jane Doe is a reporter at The Moscow Times." (short: a longer sentence may be news about her)
-        r"[A-Z][\w'’-]+(?: [A-Z][\w.'’-]+){1,3} is (?:a|an|the) (?:[\w-]+ ){0,3}"
-        r"(?:reporter|correspondent|writer|editor|journalist|columnist|contributor)s?"
-        r" (?:at|for|with|based)\b(?!.{100})",
-        # "Reporting by Oliver Holmes; Editing by John Stonestreet", "Our Standards:The Thomson ..."
-        r"(?:Additional )?(?:[Rr]eporting|[Ww]riting|[Ee]diting|Compiled|Produced) by\b|Our Standards:",
-        # "(Source: Syrian Coalition)", "Source TRT World and agencies", "(With AFP and Reuters)"
-        r"\(?Sources?:? [^.!?]{1,60}\)?$|\(?With (?:[\w,]+ ){0,4}(?:AFP|Reuters|AP|agencies)\b",
-        # "Manar al-Frieh/Manal", "R. Milhem / Ghossoun/H. Said": SANA's staff credits
-        r"[A-Z][\w.'’-]*(?: [\w.'’-]+){0,2}(?: ?/ ?[A-Z][\w.'’-]*(?: [\w.'’-]+){0,2})+$",
-    ),
-    # "AFP, Associated Press And Reuters contributed to this report"
-    _rule("byline", ("contributed",), r"contributed (?:reporting|to this report)\b"),
-    # "Photograph: Getty Images", "REUTERS/Stringer", "(Photo AFP)": a credit split off on its own
-    _rule(
-        "caption", (), r"(?:Photograph|Photo|Picture|Image|Credit)s?:|REUTERS/|AP Photo\b|\(Photos?\b.*\)$"
-    ),
-)
-
 
 def split_article(article: Article) -> tuple[list[Passage], list[Dropped]]:
     """Split an article's text; offsets are into ``article.text``. See :func:`split_passages`."""
@@ -211,9 +86,14 @@ def split_passages(text: str, max_words: int = 60) -> tuple[list[Passage], list[
     passages: list[Passage] = []
     dropped: list[Dropped] = []
     paragraphs = list(_paragraphs(text))
+    lists = _lists(text, paragraphs)
     for i, (start, end) in enumerate(paragraphs):
+        if i in lists:
+            if lists[i]:  # the first paragraph of a list (its lead-in or first item): the whole list
+                _list_passages(text, lists[i], max_words, passages, dropped)
+            continue
         segments = _segments(text, start, end)
-        reasons = [r or _sentence_reason(text[s:e]) for s, e, r in segments]
+        reasons = [r or sentence_reason(text[s:e]) for s, e, r in segments]
         last = i == len(paragraphs) - 1
         reason = _paragraph_reason(text[start:end], reasons, first=i == 0, last=last)
         if reason:
@@ -231,6 +111,53 @@ def split_passages(text: str, max_words: int = 60) -> tuple[list[Passage], list[
             dropped.append(Dropped(s, e, text[s:e], why))
         passages += _passages(text, run, max_words)
     return passages, dropped
+
+
+def _lists(text: str, paragraphs: list[tuple[int, int]]) -> dict[int, list[tuple[int, int]]]:
+    """Bullet and numbered lists: ``{paragraph number: its list's lines}`` for a list's first paragraph
+    (a lead-in ending in ``:``, else the first item) and ``{number: []}`` for the rest of its lines.
+
+    A list is two or more item lines in a row (``- ``, ``* ``, ``• ``, ``1. ``, ``a) ``...), or one or more
+    after a lead-in: alone, each short item would be dropped as a heading or a truncated fragment.
+    """
+    items = [bool(_BULLET.match(text, s)) for s, _ in paragraphs]
+    out: dict[int, list[tuple[int, int]]] = {}
+    i = 0
+    while i < len(paragraphs):
+        j = i
+        while j < len(paragraphs) and items[j]:
+            j += 1
+        lead = i > 0 and i - 1 not in out and _LEAD_IN.search(text, *paragraphs[i - 1])
+        if j - i >= 2 or (j > i and lead):
+            first = i - 1 if lead else i
+            out[first] = paragraphs[first:j]
+            out.update((k, []) for k in range(first + 1, j))
+        i = max(j, i + 1)
+    return out
+
+
+def _list_passages(
+    text: str, lines: list[tuple[int, int]], max_words: int, passages: list[Passage], dropped: list[Dropped]
+) -> None:
+    """A list as passages: all of it when it is short (``max_words``), else the lead-in with the first
+    item and each further item on its own; lines a boilerplate rule matches are dropped (a lead-in
+    such as "Read more:" takes its whole list with it)."""
+    reasons = [sentence_reason(text[s:e]) for s, e in lines]
+    if not _BULLET.match(text, lines[0][0]) and reasons[0]:
+        dropped.append(Dropped(lines[0][0], lines[-1][1], text[lines[0][0] : lines[-1][1]], reasons[0]))
+        return
+    kept = [line for line, why in zip(lines, reasons, strict=True) if why is None]
+    dropped += [Dropped(s, e, text[s:e], why) for (s, e), why in zip(lines, reasons, strict=True) if why]
+    if not kept:
+        return
+    if len(text[kept[0][0] : kept[-1][1]].split()) <= max_words and len(kept) == len(lines):
+        groups = [(kept[0][0], kept[-1][1])]
+    else:
+        joined = not _BULLET.match(text, kept[0][0]) and len(kept) > 1
+        groups = [(kept[0][0], kept[1][1])] + kept[2:] if joined else kept
+    for s, e in groups:
+        pieces = _split_long(text, s, e, max_words) if len(text[s:e].split()) > max_words else [(s, e)]
+        passages.extend(Passage(a, b, text[a:b]) for a, b in pieces)
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
@@ -273,7 +200,7 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, int, str | Non
         if not para.isprintable():
             para = "".join(c if c.isprintable() else " " for c in para)
     inline: dict[int, tuple[int, str, bool]] = {}  # start -> (end, reason, takes the sentence before)
-    for reason, needles, pattern, takes_previous in _INLINE:
+    for reason, needles, pattern, takes_previous in INLINE:
         if not any(map(para.__contains__, needles)):
             continue
         for m in pattern.finditer(para):
@@ -281,7 +208,7 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, int, str | Non
             inline[a] = (b, reason, takes_previous)
     cuts = set(inline) | {b for b, _, _ in inline.values()}
     inside = [(a, b) for a, (b, _, _) in inline.items()]
-    for cut in _sentence_starts(para):
+    for cut in sentence_starts(para):
         if not any(a < cut < b for a, b in inside):  # blingfire's own split of a credit
             cuts.add(cut)
     segments: list[tuple[int, int, str | None]] = []
@@ -299,27 +226,6 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, int, str | Non
     return segments
 
 
-def _sentence_starts(para: str) -> list[int]:
-    """Offsets in ``para`` (blanked: " " its only space) where blingfire starts a sentence, but the first."""
-    sentences = blingfire.text_to_sentences(para)
-    if "\n" not in sentences:
-        return []
-    if sentences.replace("\n", " ") == para:  # usual case: one space between sentences
-        return [m.end() for m in re.finditer("\n", sentences)]
-    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(para)]
-    ends = list(accumulate(e - s for s, e in tokens))  # non-space characters up to each token's end
-    lines = sentences.split("\n")
-    if sum(len(s) - s.count(" ") for s in lines) != ends[-1]:
-        return []
-    starts, seen = [], 0
-    for line in lines[:-1]:
-        seen += len(line) - line.count(" ")
-        k = bisect_right(ends, seen)  # the token that holds the next sentence's first character
-        if k < len(tokens):
-            starts.append(tokens[k][1] - (ends[k] - seen))
-    return starts
-
-
 def _paragraph_reason(para: str, reasons: list[str | None], first: bool, last: bool) -> str | None:
     """Reason to drop a whole paragraph: a caption, or a heading with a paragraph after it, else None.
 
@@ -335,20 +241,12 @@ def _paragraph_reason(para: str, reasons: list[str | None], first: bool, last: b
         credit
         and words <= CAPTION_WORDS
         and len(reasons) <= MAX_GROUP
-        and _CAPTION_END.search(para[-_CREDIT_TAIL:])
+        and CAPTION_END.search(para[-CREDIT_TAIL:])
     ):
         return "caption"
     limit = HEADLINE_WORDS if first else HEADING_WORDS
     if reasons == [None] and not last and words <= limit and not _TERMINAL.search(para[-_TAIL:]):
         return "heading"
-    return None
-
-
-def _sentence_reason(sentence: str) -> str | None:
-    """The reason of the first sentence-level rule that matches, else None."""
-    for reason, needles, pattern in _SENTENCE_RULES:
-        if (not needles or any(map(sentence.__contains__, needles))) and pattern.search(sentence):
-            return reason
     return None
 
 

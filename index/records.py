@@ -12,12 +12,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True)
+class FieldMap:
+    """Which field of a JSON or CSV record holds each ``Article`` attribute."""
+
+    id: str = "id"
+    text: str = "text"
+    title: str = "title"
+    date: str = "date"
+    source: str = "source"
+    url: str = "url"
+
+
 @dataclass
 class Article:
     """One article as read from an input file.
 
     Attributes:
-        article_id: Stable id (the record's id field, else derived from the file name).
+        article_id: Stable id: the record's id field, else ``<folder name>/<file stem>`` (with
+            ``-<line>`` or ``-<index>`` for a record of a JSON Lines, CSV or JSON array file).
         text: The article body; passages are offsets into exactly this string.
         title: Headline (its own field, never a passage).
         date: ISO 8601 date ``YYYY-MM-DD`` (or full timestamp ``YYYY-MM-DDTHH:MM:SS``), or None.

@@ -1,10 +1,22 @@
-"""One fix to Whoosh 2.7.4's per-document reader, applied before any index is opened.
+"""Fixes to Whoosh 2.7.4, applied before any index is opened.
+
+1. The per-document reader.
 
 ``W3PerDocReader._cached_reader`` caches the length-column readers it finds but not the fields that
 have none (IDs, keywords, numerics), so every posting of such a field costs a filesystem ``stat``
 while a segment is written or searched. Measured alone, caching the miss cuts Whoosh indexing CPU
 by 15-25 % (bench/query_keyword.py).
 Caching the miss is safe: a written segment's columns never change.
+
+2. The coordination bonus (``CoordMatcher``, our default operator ``OrGroup.factory(0.9)``).
+Its V-Twin "SQR" formula ``(score + (m - 1) / (n - scale)**2) * (n - 1) / n`` multiplies by 0 when the
+query has one term matcher ``n == 1`` in a segment (a one-word query whose word is in the text field
+only): every passage scored 0.0 and came back in index order. While iterating, Whoosh also rebuilds the
+matcher without the posting lists that ran out, so late documents got a smaller ``n`` than early ones,
+and ``n == 0`` (only a range or other non-term matcher left) divided by zero ("unexpected
+ZeroDivisionError" for ``date:[...] S-400``). Here ``n`` is fixed when the matcher is built, and with
+``n <= 1`` there is nothing to coordinate: the score is the plain BM25F sum. ``search.impacts``
+computes the same rule with numpy.
 """
 
 from __future__ import annotations
@@ -27,4 +39,22 @@ def apply() -> None:
             return reader
 
     W3PerDocReader._cached_reader = _cached_reader
+    _patch_coordination()
     _applied = True
+
+
+def _patch_coordination() -> None:
+    from whoosh.matching.wrappers import CoordMatcher
+
+    sqr = CoordMatcher._sqr
+
+    def _replacement(self, newchild):
+        out = self.__class__(newchild, scale=self._scale)
+        out._termcount = self._termcount  # the query's term count, not what is left of it
+        return out
+
+    def _sqr(self, score, matching):
+        return score if self._termcount <= 1 else sqr(self, score, matching)
+
+    CoordMatcher._replacement = _replacement
+    CoordMatcher._sqr = _sqr

@@ -30,11 +30,21 @@ from typing import TextIO
 
 import ir_measures
 
+from index.errors import ClaimsError, InputFormatError
+
 Ranking = Mapping[str, Sequence[tuple[str, float]]]
 Qrels = Mapping[str, Mapping[str, int]]
 
 METRICS = ("MAP@1", "MAP@5", "MRR", "nDCG@10", "R@100")
 _ALIASES = {"MAP": "AP", "MRR": "RR"}  # our names -> ir_measures names (AP@5, RR, ...)
+
+
+class EvaluationError(ClaimsError, ValueError):
+    """Nothing to evaluate, or an unknown metric (one line naming the fix)."""
+
+
+class FileLineError(InputFormatError, ValueError):
+    """A bad line in a queries, qrels or run file: ``str(e)`` is ``file:line: what was expected``."""
 
 
 def _lines(path: str | Path) -> Iterator[tuple[str, int, str]]:
@@ -54,7 +64,7 @@ def read_queries(path: str | Path) -> dict[str, str]:
     column that is an ISO date is the query's date (``read_query_dates``), not part of its text.
 
     Raises:
-        ValueError: A line without a tab, or a repeated qid (the message names ``file:line``).
+        FileLineError: A line without a tab, or a repeated qid (the message names ``file:line``).
     """
     return {qid: text for qid, (text, _) in _query_lines(path).items()}
 
@@ -69,10 +79,10 @@ def _query_lines(path: str | Path) -> dict[str, tuple[str, str | None]]:
     for name, n, line in _lines(path):
         qid, tab, text = line.partition("\t")
         if not tab:
-            raise ValueError(f"{name}:{n}: expected 'qid<TAB>text', found no tab")
+            raise FileLineError(f"{name}:{n}", "expected 'qid<TAB>text', found no tab")
         qid = qid.strip()
         if qid in queries:
-            raise ValueError(f"{name}:{n}: query id {qid!r} appears twice")
+            raise FileLineError(f"{name}:{n}", f"query id {qid!r} appears twice")
         m = _DATE_COLUMN.search(text)
         date = m.group(1) if m else None
         queries[qid] = ((text[: m.start()] if m else text).strip(), date)
@@ -89,7 +99,7 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
     for name, n, line in _lines(path):
         fields = line.split()
         if len(fields) != 4 or not fields[3].lstrip("-").isdigit():
-            raise ValueError(f"{name}:{n}: expected 'qid 0 docid relevance', got {line!r}")
+            raise FileLineError(f"{name}:{n}", f"expected 'qid 0 docid relevance', got {line!r}")
         qrels.setdefault(fields[0], {})[fields[2]] = int(fields[3])
     return qrels
 
@@ -111,7 +121,9 @@ def read_run(path: str | Path) -> dict[str, list[tuple[str, float]]]:
                 raise ValueError
             rank, score = int(fields[3]), float(fields[4])
         except ValueError:
-            raise ValueError(f"{name}:{n}: expected 'qid Q0 docid rank score tag', got {line!r}") from None
+            raise FileLineError(
+                f"{name}:{n}", f"expected 'qid Q0 docid rank score tag', got {line!r}"
+            ) from None
         rows.setdefault(fields[0], []).append((rank, fields[2], score))
     return {q: [(d, s) for _, d, s in sorted(r, key=lambda x: x[0])] for q, r in rows.items()}
 
@@ -119,17 +131,19 @@ def read_run(path: str | Path) -> dict[str, list[tuple[str, float]]]:
 def write_trec_run(run: Ranking, fh: TextIO, tag: str) -> None:
     """Write ``qid Q0 docid rank score tag`` lines; ranks are 1-based in the given order.
 
-    Scores are written with ``repr`` so that they read back exactly.
+    Lines come from ``search.options.trec_line`` (the one run writer; scores written with ``repr`` so
+    that they read back exactly).
 
     Raises:
-        ValueError: A qid, doc id or tag that is empty or holds whitespace (the format splits on it).
+        OptionError: A qid, doc id or tag that is empty or holds whitespace (the format splits on it).
     """
+    from search.options import RunWriter
+
+    writer = RunWriter(fh, "trec", tag)
     for qid, ranked in run.items():
-        for rank, (doc, score) in enumerate(ranked, start=1):
-            fields = (str(qid), str(doc), tag)
-            if any(f.split() != [f] for f in fields):
-                raise ValueError(f"qid, doc id and tag must be non-empty without whitespace: {fields}")
-            fh.write(f"{qid} Q0 {doc} {rank} {float(score)!r} {tag}\n")
+        writer.write(
+            qid, ({"docid": d, "rank": r, "score": s} for r, (d, s) in enumerate(ranked, 1)), key="docid"
+        )
 
 
 def _measure(name: str) -> ir_measures.Measure:
@@ -138,7 +152,7 @@ def _measure(name: str) -> ir_measures.Measure:
     try:
         return ir_measures.parse_measure(_ALIASES.get(head, head) + at + cutoff)
     except (NameError, ValueError):
-        raise ValueError(f"unknown metric {name!r}; e.g. {', '.join(METRICS)}") from None
+        raise EvaluationError(f"unknown metric {name!r}; e.g. {', '.join(METRICS)}") from None
 
 
 def _per_query(run: Ranking, qrels: Qrels, metrics: Iterable[str]) -> dict[str, dict[str, float]]:
@@ -174,7 +188,7 @@ def evaluate(run: Ranking, qrels: Qrels, metrics: Sequence[str] = METRICS) -> di
         ValueError: On empty qrels or an unknown metric.
     """
     if not qrels:
-        raise ValueError("qrels hold no queries: nothing to evaluate")
+        raise EvaluationError("qrels hold no queries: nothing to evaluate; check the --qrels file")
     return {name: math.fsum(v.values()) / len(qrels) for name, v in _per_query(run, qrels, metrics).items()}
 
 

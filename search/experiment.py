@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from index.errors import ClaimsError, QuerySyntaxError
 from search.evaluate import evaluate, read_qrels, read_queries, read_query_dates
 from search.fusion import date_leg, fuse
+from search.options import SearchOptions, fusion_params, semantic_floor, validate
 from search.query import literal_query, query_dates
-from search.searcher import Searcher, SearchOptions
+from search.searcher import Searcher
 
 Run = list[tuple[int, float]]
 
@@ -27,7 +29,10 @@ def leg_runs(
     clean: bool = True,
     operator: str = "auto",
 ) -> dict[str, dict[str, Run]]:
-    """``{leg: {qid: [(passage_id, score), ...]}}`` for every query (visible passages only)."""
+    """``{leg: {qid: [(passage_id, score), ...]}}`` for every query, computed as a batch run of
+    ``claims search --queries`` computes them (literal text, one query vector each, no minimum
+    similarity: ``run_eval`` applies it). A query with no searchable words once cleaned gets empty runs
+    (nothing empty is embedded), as a batch run reports it and skips it."""
     from search.query import Filters, clean_claim_text
 
     if clean:
@@ -35,20 +40,32 @@ def leg_runs(
     legs = list(legs)
     out: dict[str, dict[str, Run]] = {leg: {} for leg in legs}
     none = Filters()
-    if "semantic" in legs:
-        qids = list(queries)
-        vecs = searcher.embedder.encode([queries[q] for q in qids])
-        for qid, v in zip(qids, vecs, strict=True):
-            out["semantic"][qid] = searcher.semantic_run(v, depth, none)
-    if "keyword" in legs:
-        for qid, text in queries.items():
-            try:
-                q = literal_query(text)
-            except Exception:  # noqa: BLE001 - a query with no searchable words gets an empty run
-                out["keyword"][qid] = []
-                continue
+    for qid, text in queries.items():
+        try:
+            q = literal_query(text)
+        except QuerySyntaxError:
+            for leg in legs:
+                out[leg][qid] = []
+            continue
+        if "semantic" in legs:
+            out["semantic"][qid] = searcher.semantic_run(searcher.embedder.encode_query(text), depth, none)
+        if "keyword" in legs:
             out["keyword"][qid] = searcher.keyword_run(q, depth, none, operator)
-    return out
+    visible = searcher.catalog.visible_dates(
+        {p for leg in out.values() for run in leg.values() for p, _ in run}
+    )
+    return {
+        leg: {q: [(p, sc) for p, sc in run if p in visible] for q, run in got.items()}
+        for leg, got in out.items()
+    }
+
+
+def floored(runs: dict[str, dict[str, Run]], floor: float | None) -> dict[str, dict[str, Run]]:
+    """``runs`` with the semantic candidates below ``floor`` (a minimum cosine) dropped."""
+    if floor is None or "semantic" not in runs:
+        return runs
+    sem = {q: [(p, s) for p, s in run if s >= floor] for q, run in runs["semantic"].items()}
+    return runs | {"semantic": sem}
 
 
 def to_docs(run: Run, doc_of: dict[int, str]) -> list[tuple[str, float]]:
@@ -65,7 +82,7 @@ def to_docs(run: Run, doc_of: dict[int, str]) -> list[tuple[str, float]]:
 
 def configurations(opts: SearchOptions, sweep: bool) -> dict[str, dict[str, Any]]:
     """Named fusion configurations: the chosen one, and with ``sweep`` a grid around it."""
-    base = {"method": opts.fusion, **_params(opts.fusion, opts.rrf_k, opts.weights, opts.norm)}
+    base = {"method": opts.fusion, **fusion_params(opts)}
     configs = {"hybrid": base}
     if sweep:
         for k in (10, 30, 60, 100):
@@ -81,10 +98,6 @@ def configurations(opts: SearchOptions, sweep: bool) -> dict[str, dict[str, Any]
     return configs
 
 
-def _params(method: str, k: float, weights, norm: str) -> dict[str, Any]:
-    return {"k": k, "weights": list(weights)} if method == "rrf" else {"weights": list(weights), "norm": norm}
-
-
 def run_eval(
     index_dir: Path,
     queries_path: Path,
@@ -94,24 +107,44 @@ def run_eval(
     sweep: bool = False,
     model: str | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Metrics per mode (and per fusion configuration with ``sweep``)."""
+    """Metrics per mode (and per fusion configuration with ``sweep``).
+
+    The rankings are those of a batch run (``claims search --queries FILE`` with the same options and
+    ``--group-by``; ``tests/integration/test_batch.py``), cut at ``opts.depth`` per leg. With ``sweep``
+    also the minimum similarity of semantic hits (``MIN_SIMILARITY_SWEEP``, rows ``... min-sim X``).
+
+    Raises:
+        InputFormatError: A bad line in the queries or qrels file (``file:line``).
+        ClaimsError: Qrels that name no document of the index (wrong ``--group-by`` or index?).
+    """
+    validate(opts, paging=False)
     queries = read_queries(queries_path)
     qrels = read_qrels(qrels_path)
     queries = {q: t for q, t in queries.items() if q in qrels}
     # The day each claim was made, from the raw text (cleaning strips a tweet's signature).
     around = query_dates(queries, read_query_dates(queries_path), opts.around)
-    with Searcher(index_dir, model=model) as s:
-        legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
-        runs = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean, operator=opts.operator)
-        pids = {pid for leg in runs.values() for run in leg.values() for pid, _ in run}
-        rows = s.catalog.passages(pids)
     key = "article_id" if opts.group_by == "article" else "passage_id"
+    with Searcher(index_dir, model=model) as s:
+        _check_qrels(s, qrels, key)
+        legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
+        raw = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean, operator=opts.operator)
+        pids = {pid for leg in raw.values() for run in leg.values() for pid, _ in run}
+        rows = s.catalog.passages(pids)
+    runs = floored(raw, semantic_floor(opts))
     doc_of = {pid: str(r[key]) for pid, r in rows.items()}
     passage_dates = {pid: r["date"] for pid, r in rows.items()}
     table: dict[str, dict[str, float]] = {}
     for mode in modes:
         if mode in ("keyword", "semantic"):
             table[mode] = evaluate({q: to_docs(runs[mode][q], doc_of) for q in queries}, qrels)
+    if "hybrid" in modes and sweep:  # the minimum similarity of semantic hits, with the chosen fusion
+        base = configurations(opts, False)["hybrid"]
+        for floor in MIN_SIMILARITY_SWEEP:
+            cut = floored(raw, floor)
+            dated = _date_runs(cut, around, passage_dates, opts.around_days)
+            table[f"hybrid{' + date' if dated else ''} min-sim {floor}"] = evaluate(
+                {q: to_docs(_fuse(base, cut, q, dated, opts.around_weight), doc_of) for q in queries}, qrels
+            )
     if "hybrid" in modes:
         date_runs = _date_runs(runs, around, passage_dates, opts.around_days)
         for name, cfg in configurations(opts, sweep).items():
@@ -139,6 +172,33 @@ def run_eval(
     return table
 
 
+def _check_qrels(s: Searcher, qrels: dict[str, dict[str, int]], key: str) -> None:
+    """Refuse qrels that name no document of the index: every score would be 0 without a word why."""
+    docs = {d for q in qrels.values() for d in q}
+    if key == "passage_id":
+        ids = s.catalog.passage_ids()
+        found = any(d.isdigit() and int(d) in ids for d in docs)
+    else:
+        found = any(_has_article(s, d) for d in sorted(docs))
+    if not found:
+        other = "passage" if key == "article_id" else "article"
+        raise ClaimsError(
+            f"the qrels name no {key.split('_')[0]} of the index {s.dir}: check --index, or "
+            f"--group-by {other} if the qrels list {other} ids"
+        )
+
+
+def _has_article(s: Searcher, article_id: str) -> bool:
+    from index.errors import NotFoundError
+
+    try:
+        s.catalog.article_text(article_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+MIN_SIMILARITY_SWEEP = (None, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 AROUND_DAYS_SWEEP = (5, 7, 10, 14, 21, 30, 90)
 AROUND_WEIGHT_SWEEP = (0.2, 0.25, 0.3, 0.4, 0.5)
 

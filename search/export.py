@@ -7,14 +7,16 @@ Formats (``FORMATS``; chosen by ``fmt`` or by the output's extension, ``EXTENSIO
   ``"ranks": {"keyword": 1}``; a leg that did not find the passage is absent) and ``metadata`` an object.
 * ``csv`` and ``parquet``: flat columns ``COLUMNS``; a leg that did not find the passage leaves its
   ``*_score``/``*_rank`` empty (null); ``metadata`` is a JSON string.
-* ``trec``: a TREC run, ``qid Q0 passage_id rank score tag`` (scores written with ``repr``, as
-  ``search.evaluate.write_trec_run`` does).
+* ``trec``: a TREC run, ``qid Q0 passage_id rank score tag`` (``search.options.trec_line``, the one
+  run writer of batch runs and ``claims eval``).
 
-Every export also writes ``<output>.manifest.json`` (see ``export``). Rows are streamed: the ranking
+With ``--around`` the rows also carry the date leg (``"date"`` in ``scores``/``ranks``; ``date_score``,
+``date_rank`` columns). Every export also writes ``<output>.manifest.json`` (see ``export``), except to
+stdout (``-o -``) or a special file (JSON Lines still carry it as their first line). Rows are streamed: the ranking
 is a list of ``(passage_id, score)`` pairs (``Searcher.iter_ranked``), and catalog rows are read and
 written ``CHUNK`` at a time, so an export of every match never holds every passage's text at once.
-The output is written to a temp file in the same folder and renamed into place at the end: a failed
-export leaves the old file (or none), never half a file.
+The output is written to a temp file and lands at the end (``search.output``): a failed export leaves
+the old file (or none), never half a file; stdout and special files are written in place.
 """
 
 from __future__ import annotations
@@ -23,18 +25,17 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from index.errors import ClaimsError
-from index.manifest import fsync_dir, manifest_path, tool_version
-from search.searcher import Searcher, SearchOptions, _fusion_params
+from index.manifest import manifest_path, tool_version
+from search.options import SearchOptions, described, to_json, trec_line
+from search.output import Output
+from search.searcher import Searcher
 
 FORMATS = ("jsonl", "csv", "parquet", "trec")
 EXTENSIONS = {
@@ -46,7 +47,7 @@ EXTENSIONS = {
     ".run": "trec",
     ".txt": "trec",
 }
-LEGS = ("keyword", "semantic")
+LEGS = ("keyword", "semantic", "date")
 COLUMNS = (
     "rank",
     "score",
@@ -54,6 +55,8 @@ COLUMNS = (
     "keyword_rank",
     "semantic_score",
     "semantic_rank",
+    "date_score",
+    "date_rank",
     "passage_id",
     "text",
     "start",
@@ -99,6 +102,13 @@ def manifest_file(output: Path) -> Path:
     return output.with_name(output.name + MANIFEST_SUFFIX)
 
 
+def default_format(output: str | Path, fmt: str | None) -> str | None:
+    """``fmt``, or ``jsonl`` for stdout (``-``) and special files without an extension to read."""
+    if fmt is None and Output(output).special and Path(str(output)).suffix.lower() not in EXTENSIONS:
+        return "jsonl"
+    return fmt
+
+
 def export(
     index_dir: Path | None,
     query: str,
@@ -116,21 +126,23 @@ def export(
     offsets, article id, title, date, source, url, metadata). The same export of the same index
     writes the same rows in the same order.
 
-    ``opts.limit == 0`` exports every match: in keyword mode every Whoosh match; in semantic and
+    ``opts.limit == 0`` exports every hit: in keyword mode every Whoosh match; in semantic and
     hybrid mode each leg is fetched to ``depth = max(opts.depth, number of passages)`` (every Whoosh
-    match, and every vector in the store), i.e. the whole ranking: a semantic or hybrid export of
-    everything has a row for every passage that passes the filters (and ``opts.threshold``).
+    match, and every vector in the store) and semantic candidates below the minimum similarity
+    (``opts.min_similarity``, ``opts.threshold``) are no hits, so the export holds the hits, not the index.
 
     The manifest (``<output>.manifest.json``; for JSON Lines also the file's first line,
     ``{"manifest": {...}}``) records the format, query, mode, every option (filters, depth, fusion
-    method and parameters, limit), each leg's effective depth (null: every match), the index's
+    method and parameters, and with ``--around`` the date leg's day, half-weight days and weight,
+    limit), each leg's effective depth (null: every match), the index's
     model, the sha256 of the index's ``manifest.json`` bytes and its generation, the tool version,
     the UTC time and the row count. Only ``created`` differs between two runs of the same export.
 
     Args:
         index_dir: The index folder (None: ``$CLAIMS_INDEX`` or ``claims-index``).
         query: The query, as for ``claims search``.
-        output: The file to write (its folder is created if missing); replaced atomically.
+        output: The file to write (its folder is created if missing; replaced atomically), ``-`` for
+            stdout, or a special file (written in place); see ``search.output``.
         opts: Search options; ``limit`` 0 means every match. ``cluster`` and ``group_by`` must be unset.
         fmt: One of ``FORMATS``; None picks it from the extension of ``output``.
         model: A local model folder for the query embedding (default: the index's model).
@@ -144,8 +156,8 @@ def export(
         ClaimsError: Unknown format, bad options or query, or an index problem (the message names the fix).
         OSError: The output cannot be written.
     """
-    output = Path(output)
-    name = resolve_format(output, fmt)
+    target = Output(output)
+    name = resolve_format(Path(str(output)), default_format(output, fmt))
     tag = tag or f"claims-{opts.mode}"
     if name == "trec" and any(str(f).split() != [str(f)] for f in (qid, tag)):
         raise ClaimsError(f"TREC qid {qid!r} and tag {tag!r} must be non-empty words without spaces")
@@ -154,15 +166,14 @@ def export(
         ranked = s.iter_ranked(query, opts)
         first = next(ranked, None)  # runs the legs: query and option errors come before any write
         ranked = chain([first], ranked) if first is not None else iter(())
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with _TempFile(output) as tmp:
+        with _TempFile(target) as tmp:
             rows = _rows(s, ranked, offset=opts.offset, with_text=name != "trec")
             n = _WRITERS[name](tmp.path, rows, qid=qid, tag=tag)
             info = {
                 "format": name,
                 "query": query,
                 "mode": opts.mode,
-                "options": _options(opts),
+                "options": _options(opts, s.legs_used(opts, query)),
                 "leg_depths": s.leg_depths(opts),
                 "model": s.manifest.model,
                 "index": {
@@ -178,13 +189,13 @@ def export(
                 info |= {"qid": qid, "tag": tag}
             if name == "jsonl":
                 tmp.prepend(json.dumps({"manifest": info}, ensure_ascii=False) + "\n")
-            tmp.sync()
-            with _TempFile(manifest_file(output)) as beside:
-                beside.path.write_text(
-                    json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-                )
-                beside.sync()
-                beside.commit()
+            beside = target.beside(MANIFEST_SUFFIX)
+            if beside is not None:
+                with _TempFile(Output(beside)) as side:
+                    side.path.write_text(
+                        json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+                    )
+                    side.commit()
             tmp.commit()  # the data file lands last
     return n
 
@@ -203,12 +214,14 @@ def _open(index_dir: Path | None, model: str | None) -> tuple[Searcher, str]:
     raise ClaimsError("the index kept changing while the export opened it: run the export again")
 
 
-def _options(opts: SearchOptions) -> dict[str, Any]:
-    """Every search option, JSON-ready, with the fusion parameters actually used."""
-    d = asdict(opts)
-    d["weights"] = list(opts.weights)
-    d["filters"]["where"] = [list(kv) for kv in opts.filters.where]
-    d["fusion_params"] = _fusion_params(opts) if opts.mode == "hybrid" else {}
+def _options(opts: SearchOptions, legs: list[str]) -> dict[str, Any]:
+    """Every search option, JSON-ready, with the fusion actually used: its parameters for ``legs`` in
+    order (``fusion_params``: one weight per leg, the date leg's last) and the date leg's own."""
+    d = to_json(opts)
+    fusion = described(opts, legs)
+    d["fusion_params"] = fusion.get("params", {})
+    d["legs"] = fusion["legs"]
+    d["date_leg"] = fusion.get("date_leg")
     return d
 
 
@@ -276,8 +289,8 @@ def parquet_schema():
     """The Arrow schema of Parquet exports (``COLUMNS``; leg columns and ``date`` are nullable)."""
     import pyarrow as pa
 
-    types = {"score": pa.float64(), "keyword_score": pa.float64(), "semantic_score": pa.float64()}
-    ints = {"rank", "keyword_rank", "semantic_rank", "passage_id", "start", "end"}
+    types = {f"{leg}_score": pa.float64() for leg in LEGS} | {"score": pa.float64()}
+    ints = {"rank", "passage_id", "start", "end"} | {f"{leg}_rank" for leg in LEGS}
     return pa.schema(
         [(c, types.get(c, pa.int64() if c in ints else pa.string())) for c in COLUMNS],
         metadata={b"claims.export": b"see <file>.manifest.json"},
@@ -302,7 +315,7 @@ def _write_trec(path: Path, rows: Iterable[Row], qid: str = "q1", tag: str = "cl
     n = 0
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         for row in rows:
-            fh.write(f"{qid} Q0 {row['passage_id']} {row['rank']} {float(row['score'])!r} {tag}\n")
+            fh.write(trec_line(qid, row["passage_id"], row["rank"], row["score"], tag))
             n += 1
     return n
 
@@ -312,23 +325,18 @@ assert set(_WRITERS) == set(FORMATS)
 
 
 class _TempFile:
-    """A temp file beside ``target``, renamed onto it by ``commit``; removed if the block fails."""
+    """A temp file for an ``Output`` (``search.output``), landed by ``commit``; removed if the block fails."""
 
-    def __init__(self, target: Path):
-        self.target = Path(target)
-
-    def _new(self) -> Path:
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
-        os.close(fd)
-        return Path(tmp)
+    def __init__(self, target: Output):
+        self.target = target
 
     def __enter__(self) -> _TempFile:
-        self.path = self._new()
+        self.path = self.target.temp()
         return self
 
     def prepend(self, text: str) -> None:
         """Put ``text`` before what was written (a second temp file: the row count comes last)."""
-        body, self.path = self.path, self._new()
+        body, self.path = self.path, self.target.temp()
         try:
             with open(self.path, "wb") as out, open(body, "rb") as src:
                 out.write(text.encode("utf-8"))
@@ -336,20 +344,8 @@ class _TempFile:
         finally:
             body.unlink(missing_ok=True)
 
-    def sync(self) -> None:
-        with open(self.path, "rb+") as fh:
-            os.fsync(fh.fileno())
-
     def commit(self) -> None:
-        os.chmod(self.path, 0o666 & ~_umask())
-        os.replace(self.path, self.target)
-        fsync_dir(self.target.parent)
+        self.target.commit(self.path)
 
     def __exit__(self, *exc) -> None:
         self.path.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

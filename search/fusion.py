@@ -145,10 +145,21 @@ def convex(
 
         score(d) = sum_i w_i * norm_i(d)
 
-    Missing documents: a document absent from run ``i`` gets run ``i``'s *minimum* normalised score
-    (Pyserini's hybrid rule): the lowest z for zscore, the lowest raw score for ``"none"``, and 0 for
-    minmax, also when ``max == min`` (there every retrieved doc scores 1.0, so a lone keyword hit still
-    outranks the documents its leg did not find). An empty run adds nothing. A run with weight 0 is
+    Missing documents: every document a run retrieved must outrank, in that run, the documents it did
+    not, however few it retrieved. A document absent from run ``i`` gets:
+
+    * minmax: 0, the lowest candidate's score; when ``max == min`` (one candidate, or all tied) every
+      candidate scores 1.0, so a lone hit still counts fully;
+    * zscore: the run's lowest z minus ``1 / n``, ``n`` the run's candidates. With one candidate (or
+      all tied: std 0) every candidate's z is 0 and the missing documents get -1; with two, z = +1
+      and -1 against -1.5; at depth 100 the floor is 0.01 below the lowest candidate, next to
+      Pyserini's rule (the run's minimum), which tied the lowest candidate with the missing documents
+      and, with std 0, made a lone hit count for nothing: every fused score was the other legs'
+      alone. Measured on CheckThat! 2A dev: MAP@5 unchanged (0.8853); a full standard deviation
+      below the lowest instead cost 0.0015 (README "Hybrid ranking").
+    * ``"none"``: the lowest raw score (Pyserini's rule).
+
+    An empty run adds nothing. A run with weight 0 is
     ignored entirely, so weights ``(1, 0)`` return run 0's documents in run 0's order. Weights need
     not sum to 1; scaling them all changes the scores, not the order.
 
@@ -170,11 +181,20 @@ def convex(
         if w > 0
     ]
     docs = {d for scores, _ in used for d in scores}
-    floor = [0.0 if norm == "minmax" else min(scores.values(), default=0.0) for scores, _ in used]
+    floor = [_floor(scores.values(), norm) for scores, _ in used]
     return sort_run(
         (d, math.fsum(w * scores.get(d, lo) for (scores, w), lo in zip(used, floor, strict=True)))
         for d in docs
     )
+
+
+def _floor(scores: Iterable[float], norm: str) -> float:
+    """The normalised score ``convex`` gives a document a run did not retrieve (see there)."""
+    scores = list(scores)
+    if norm == "minmax" or not scores:  # an empty run adds nothing
+        return 0.0
+    lowest = min(scores)
+    return lowest - 1.0 / len(scores) if norm == "zscore" else lowest
 
 
 def fuse(runs: Sequence[Run], method: str = "rrf", **params) -> Ranked:

@@ -7,15 +7,15 @@ byte-rounded field lengths, read from the same Whoosh searcher), combine them th
 matchers do, and take the top k.
 
 Supported: trees of ``Term`` (text, title and context fields), ``Or`` (sum of scores; with ``scale``,
-Whoosh's coordination bonus ``CoordMatcher._sqr``), ``And`` (sum over passages matching every
-clause) and ``AndNot`` - the default operator's bag of words, ``AND``, ``OR``, ``NOT`` and their
-nesting. Anything else (phrases, wildcards, fuzzy terms, other fields, ranges) raises
-``Unsupported`` and Whoosh answers it. Each score equals Whoosh's score of that document to float
-rounding; ties break by Whoosh docnum, as Whoosh's collector does (``tests/integration/test_impacts.py``
-checks both against Whoosh). Two Whoosh 2.7.4 defects are not reproduced: while iterating, its
-``CoordMatcher`` is rebuilt without the posting lists that have run out, so late documents get a
-smaller term count (here: always the query's), and its ``AndNot`` lets some excluded documents through
-in segments with deletions.
+the coordination bonus ``CoordMatcher._sqr`` as fixed in ``search.whoosh_patch``: the segment's term
+count ``n`` of the query, and no bonus or penalty when ``n <= 1``, so a one-word query is plain BM25F),
+``And`` (sum over passages matching every clause) and ``AndNot`` - the default operator's bag of words,
+``AND``, ``OR``, ``NOT`` and their nesting. Anything else (phrases, wildcards, fuzzy terms, other
+fields) raises ``Unsupported`` and Whoosh answers it. Each score equals (patched) Whoosh's score of
+that document to float rounding; ties break by Whoosh docnum, as Whoosh's collector does
+(``tests/integration/test_impacts.py`` checks both against Whoosh, and ``tests/integration/
+test_bm25f_by_hand.py`` checks both against BM25F computed by hand). One Whoosh 2.7.4 defect is not
+reproduced: its ``AndNot`` lets some excluded documents through in segments with deletions.
 """
 
 from __future__ import annotations
@@ -155,15 +155,22 @@ class ImpactIndex:
 
     # -- filters -----------------------------------------------------------------------------
     def filter_masks(
-        self, start: int | None, end: int | None, sources: list[str], where
+        self, start: int | None, end: int | None, sources: list[str], where, docs: set[int] | None = None
     ) -> list[np.ndarray] | None:
         """Per segment, the docs inside ``[start, end]`` (Whoosh date longs, inclusive), from one of
-        ``sources`` (source keys) and matching every ``where`` Whoosh query. None: no filter."""
-        if start is None and end is None and not sources and not where:
+        ``sources`` (source keys), matching every ``where`` Whoosh query and among ``docs`` (global
+        docnums, the query's field clauses: ``search.query.Filters.clause_docs``). None: no filter."""
+        if start is None and end is None and not sources and not where and docs is None:
             return None
+        admitted = np.fromiter(docs, np.int64) if docs is not None else None
         masks = []
         for seg in self.segments:
             m = np.ones(seg.n, bool)
+            if admitted is not None:
+                inside = admitted[(admitted >= seg.offset) & (admitted < seg.offset + seg.n)]
+                allowed = np.zeros(seg.n, bool)
+                allowed[inside - seg.offset] = True
+                m &= allowed
             if start is not None or end is not None:
                 date = np.asarray(seg.date)
                 m &= date != NO_DATE
@@ -191,6 +198,8 @@ class ImpactIndex:
 
     # -- evaluation --------------------------------------------------------------------------
     def _eval(self, q: query.Query, seg: _Segment, idf_cache) -> _Res | None:
+        if type(q) is query.Every and q.fieldname in (None, "*"):  # field clauses alone: a listing, 0.0
+            return _Res(np.arange(seg.n), np.zeros(seg.n), np.zeros(seg.n, np.int32), 0)
         if isinstance(q, query.Term):
             return self._term(q, seg, idf_cache)
         if type(q) in (query.Or, query.DefaultOr, query.PreloadedOr) or isinstance(q, query.DisjunctionMax):
@@ -240,7 +249,7 @@ class ImpactIndex:
             return None
         termcount = sum(k.termcount for k in kids)
         docs, scores, nterms, _ = _combine(kids, seg.n)
-        if q.scale and termcount:
+        if q.scale and termcount > 1:  # one term matcher: nothing to coordinate (search.whoosh_patch)
             scores = (scores + (nterms - 1) / (termcount - q.scale) ** 2) * ((termcount - 1) / termcount)
         return _Res(docs, scores, nterms, termcount)
 

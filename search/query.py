@@ -13,12 +13,14 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from whoosh import qparser, query
 from whoosh.fields import Schema
 
 from index.analysis import claim_analyzer, metadata_field_name, metadata_key, source_key
 from index.errors import QuerySyntaxError
+from search.clauses import FieldClausePlugin, Restriction, both, split_clauses, stem_wildcards, strip_clauses
 
 DEFAULT_FIELDS = ("text", "title", "context")  # context: the embedded article fields but the title
 OR_COORD = 0.9
@@ -79,14 +81,25 @@ def clean_claim_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def field_names(schema: Schema, metadata_fields: Iterable[str] = ()) -> list[str]:
+    """The field names a query may use: the schema's (but the internal ``pid``/``gen``/``source_id``)
+    and every metadata key of the index."""
+    internal = {"pid", "gen", "source_id"}
+    return [n for n in schema.names() if n not in internal] + [
+        k for k in metadata_fields if k not in schema.names()
+    ]
+
+
 def make_parser(schema: Schema, metadata_fields: Iterable[str] = ()) -> qparser.QueryParser:
-    """Whoosh's parser over text and title, with ``KEY:value`` for every metadata key of the index."""
+    """Whoosh's parser over text and title, with ``KEY:value`` for every metadata key of the index,
+    field names in any case and strict ``date:`` bounds (``search.clauses.FieldClausePlugin``)."""
     parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=qparser.OrGroup.factory(OR_COORD))
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.GtLtPlugin())
     aliases = {metadata_field_name(k): [k] for k in metadata_fields if k not in schema.names()}
     if aliases:
         parser.add_plugin(qparser.FieldAliasPlugin(aliases))
+    parser.add_plugin(FieldClausePlugin([*schema.names(), *(a for names in aliases.values() for a in names)]))
     return parser
 
 
@@ -126,27 +139,71 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def parse_query(
+@dataclass
+class ParsedQuery:
+    """A query split into what ranks and what filters (``search.clauses``).
+
+    ``scored``: the Whoosh query over the text fields (``Every()`` when the query is field clauses
+    only: they list the passages they admit, score 0.0); ``conj``: its AND form or None
+    (``conjunctive``); ``restriction``: the field clauses as a filter, or None; ``words``: the text
+    without its field clauses (what the semantic leg embeds; empty for a query of clauses alone).
+    """
+
+    scored: query.Query
+    conj: query.Query | None
+    restriction: Restriction | None
+    words: str
+
+
+def analyze_query(
     text: str, schema: Schema, literal: bool = False, metadata_fields: Iterable[str] = ()
-) -> query.Query:
-    """Parse ``text`` with the Whoosh query language (or as plain words with ``literal``)."""
+) -> ParsedQuery:
+    """Parse ``text`` with the Whoosh query language (or as plain words with ``literal``).
+
+    Raises:
+        QuerySyntaxError: Unbalanced quotes/brackets, a clause Whoosh cannot parse, a field clause
+            OR'ed with words, or no searchable words and no field clause.
+    """
     if literal:
-        return literal_query(text)
+        q = literal_query(text)
+        return ParsedQuery(q, conjunctive(q), None, text)
     _check_balance(text)
+    metadata_fields = list(metadata_fields)
     try:
-        # NOT is resolved before Whoosh flattens nested groups: "x OR (y NOT z)" keeps its brackets.
-        q = _exclude_nots(make_parser(schema, metadata_fields).parse(text, normalize=False))
-        q = _drop_phrases_without_positions(q, schema).normalize()
+        parsed = make_parser(schema, metadata_fields).parse(text, normalize=False)
     except Exception as e:  # noqa: BLE001 - Whoosh raises bare Exceptions for bad dates etc.
         raise QuerySyntaxError(
             f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
         ) from None
-    if q is query.NullQuery or isinstance(q, type(query.NullQuery)):
-        raise QuerySyntaxError(
-            f"query {text!r} has no searchable words (only operators or stop words?); "
-            "use --literal to search it as plain text"
-        )
-    return q
+    scored, restriction = split_clauses(stem_wildcards(parsed))
+    words = strip_clauses(text, field_names(schema, metadata_fields)) if restriction else text
+    q = None
+    if scored is not None:
+        try:
+            # NOT is resolved before Whoosh flattens nested groups: "x OR (y NOT z)" keeps its brackets.
+            q = _drop_phrases_without_positions(_exclude_nots(copy.deepcopy(scored)), schema).normalize()
+        except Exception as e:  # noqa: BLE001
+            raise QuerySyntaxError(
+                f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
+            ) from None
+        if q is query.NullQuery or isinstance(q, type(query.NullQuery)):
+            q = None
+    if q is None:
+        if restriction is None:
+            raise QuerySyntaxError(
+                f"query {text!r} has no searchable words (only operators or stop words?); "
+                "use --literal to search it as plain text"
+            )
+        return ParsedQuery(query.Every(), None, restriction, "")
+    conj = conjunctive(_drop_phrases_without_positions(scored, schema))
+    return ParsedQuery(q, conj, restriction, words)
+
+
+def parse_query(
+    text: str, schema: Schema, literal: bool = False, metadata_fields: Iterable[str] = ()
+) -> query.Query:
+    """The scored part of ``analyze_query(text, ...)``: field clauses are filters, not in it."""
+    return analyze_query(text, schema, literal, metadata_fields).scored
 
 
 def _drop_phrases_without_positions(q: query.Query, schema: Schema) -> query.Query:
@@ -225,12 +282,9 @@ def conjunctive_query(
     text: str, schema: Schema, literal: bool = False, metadata_fields: Iterable[str] = ()
 ) -> query.Query | None:
     """The AND form of ``parse_query(text, ...)`` (see ``conjunctive``); None when it has none."""
-    if literal:
-        return conjunctive(literal_query(text))
     try:
-        parsed = make_parser(schema, metadata_fields).parse(text, normalize=False)
-        return conjunctive(_drop_phrases_without_positions(parsed, schema))
-    except Exception:  # noqa: BLE001 - parse_query reports syntax errors; no AND form then
+        return analyze_query(text, schema, literal, metadata_fields).conj
+    except QuerySyntaxError:  # parse_query reports it; no AND form then
         return None
 
 
@@ -276,15 +330,45 @@ def expanding_patterns(q: query.Query, fieldname: str = "text") -> list[query.Qu
 
 @dataclass
 class Filters:
-    """``--since --until --source --where``: applied inside both legs (one Whoosh filter query)."""
+    """``--since --until --source --where`` and the query's field clauses (``clauses``, see
+    ``search.clauses``): applied inside every leg."""
 
     since: str | None = None
     until: str | None = None
     sources: list[str] = field(default_factory=list)
     where: list[tuple[str, str]] = field(default_factory=list)
+    # Not a dataclass field: option records (``dataclasses.asdict``, export manifests) hold the
+    # options; the clauses are the query's, recorded with the query text.
+    clauses: ClassVar[Restriction | None] = None
 
     def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.sources or self.where)
+        return bool(self.since or self.until or self.sources or self.where or self.clauses)
+
+    def restricted(self, clauses: Restriction | None) -> Filters:
+        """A copy that also applies ``clauses`` (AND)."""
+        import dataclasses
+
+        out = dataclasses.replace(self)
+        out.clauses = both(self.clauses, clauses)
+        return out
+
+    def clause_docs(self, searcher) -> set[int] | None:
+        """The global docnums of ``searcher`` the field clauses admit; None: no field clause."""
+        return self.clauses.docs(searcher) if self.clauses is not None else None
+
+    def whoosh_filter(self, searcher, schema: Schema, metadata_fields: Iterable[str] = ()):
+        """The filter for Whoosh's ``search(filter=...)``: a query, a set of docnums, or None."""
+        fq = self.to_query(schema, metadata_fields)
+        docs = self.clause_docs(searcher)
+        if docs is None:
+            return fq
+        return docs if fq is None else docs & set(fq.docs(searcher))
+
+    def describe(self, schema: Schema, metadata_fields: Iterable[str] = ()) -> str | None:
+        """The filter for ``--explain``: the options' Whoosh query and the field clauses."""
+        fq = self.to_query(schema, metadata_fields)
+        parts = [str(p) for p in (fq, self.clauses) if p is not None]
+        return " AND ".join(parts) or None
 
     @staticmethod
     def parse_where(items: list[str]) -> list[tuple[str, str]]:

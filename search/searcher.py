@@ -1,76 +1,59 @@
 """Open an index read-only and answer keyword, semantic, hybrid and similar-claims queries.
 
-A query's walk: parse (``search.query``) -> Whoosh leg and/or FAISS leg, each over-fetched to
-``depth`` and restricted by the same filter -> candidates checked against the catalog at the
-manifest's generation (snapshot isolation) -> fusion (``search.fusion``) -> optional grouping by
-article and claim clusters (``search.clusters``) -> ``Hit`` records (``search.hits``).
+A query's walk: options checked (``search.options.validate``, before any model loads) -> the text
+parsed once (``search.query``) and the filter computed once (``search.keyword_leg.FilterPlan``) ->
+keyword leg (``search.keyword_leg``) and/or dense leg (``search.dense_leg``), each fetched to
+``search.options.leg_depth`` -> candidates checked against the catalog at the manifest's generation
+(snapshot isolation) -> date leg and fusion (``search.fusion``) -> the page (``search.page``: catalog
+rows for the page only, grouping, clusters, highlights) -> ``Hit`` records (``search.hits``).
 """
 
 from __future__ import annotations
 
-import fnmatch
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.analysis import build_schema
 from index.catalog_reader import CatalogReader
-from index.errors import ClaimsError, IndexCorruptError, ModelMismatchError, NotFoundError
+from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError, QuerySyntaxError
 from index.manifest import CATALOG, Manifest, read_manifest
-from search.fusion import AROUND_DAYS, AROUND_WEIGHT
-from search.hits import Hit
+from search.clauses import has_clauses
 from search.lexical import pid_column
-from search.query import (
-    Filters,
-    clean_claim_text,
-    conjunctive,
-    conjunctive_query,
-    expanding_patterns,
-    literal_query,
-    parse_query,
-    positive_terms,
-    resolve_around,
+from search.options import (
+    MODES,
+    OptionError,
+    SearchOptions,
+    fusion_params,
+    leg_depth,
+    semantic_floor,
+    similar_options,
+    validate,
 )
+from search.page import SearchResult, assemble
+from search.query import Filters, analyze_query, clean_claim_text, field_names, literal_query, resolve_around
 
-MODES = ("hybrid", "keyword", "semantic")
+Run = list[tuple[int, float]]
 
 
-@dataclass
-class SearchOptions:
-    """Options shared by every search command (the CLI defines them once)."""
-
-    mode: str = "hybrid"
-    limit: int = 10
-    offset: int = 0
-    filters: Filters = field(default_factory=Filters)
-    literal: bool = False
-    depth: int = 100
-    # Defaults chosen on CheckThat! 2A train (README "Hybrid ranking"): convex, z-score, 0.4/0.6.
-    fusion: str = "convex"
-    rrf_k: float = 60.0
-    weights: tuple[float, float] = (0.4, 0.6)  # (keyword, semantic)
-    norm: str = "zscore"
-    threshold: float | None = None  # minimum cosine for semantic candidates
-    cluster: bool = False
-    cluster_threshold: float = 0.95
-    group_by: str | None = None  # "article": rank articles by their best passage
-    explain: bool = False
-    operator: str = "auto"  # keyword leg: "auto" (AND when it fills the depth, else OR) or "or"
-    clean: bool = False  # strip links, handles and tweet signatures from claim text (``clean_claim_text``)
-    # A date-proximity leg (``search.fusion.date_leg``): None/"off", "auto" (the date a pasted tweet
-    # carries, ``search.query.claim_date``) or a date; resolved to YYYY-MM-DD before the legs run.
-    around: str | None = None
-    around_days: float = AROUND_DAYS
-    around_weight: float = AROUND_WEIGHT
+class EmptyQueryError(QuerySyntaxError):
+    """A query with no searchable words once cleaned (links, handles, stop words only)."""
 
 
 @dataclass
-class SearchResult:
-    hits: list[Hit]
-    explain: dict[str, Any] = field(default_factory=dict)
+class Prepared:
+    """One query, parsed once: keyword query and its AND form (or None), vector (or None), text, filter."""
+
+    q: Any
+    conj: Any
+    vector: np.ndarray | None
+    text: str
+    plan: Any  # search.keyword_leg.FilterPlan
 
 
 def default_index() -> Path:
@@ -184,7 +167,7 @@ class Searcher:
                     )
         return self._embedder
 
-    # -- legs -----------------------------------------------------------------------------------
+    # -- legs ----------------------------------------------------------------------------------
     @property
     def whoosh(self):
         """One Whoosh searcher for this Searcher's lifetime (opening one per query costs more than the query)."""
@@ -197,178 +180,172 @@ class Searcher:
         _ = self.ix  # opened with the Whoosh searcher
         return self._impacts
 
-    def _filter_masks(self, filters: Filters):
-        from whoosh.util.times import datetime_to_long
+    def keyword_run(self, q, depth: int | None, filters, operator: str = "auto", conj=None) -> Run:
+        """BM25F top ``depth`` as ``(passage_id, score)``; see ``search.keyword_leg.keyword_run``.
 
-        start, end = filters.dates()
-        return self.impacts.filter_masks(
-            datetime_to_long(start) if start else None,
-            datetime_to_long(end) if end else None,
-            filters.source_keys(),
-            filters.where_queries(self.manifest.metadata_fields),
-        )
-
-    def keyword_run(
-        self, q, depth: int | None, filters: Filters, operator: str = "auto", conj=None
-    ) -> list[tuple[int, float]]:
-        """BM25F top ``depth`` as ``(passage_id, score)``.
-
-        ``operator="auto"``: a query that is a plain list of words/clauses (our OR-with-coordination
-        default) is first run as AND; when that fills ``depth`` those are the results (every one has
-        all the terms, and intersecting postings is far faster than a union), otherwise the OR query
-        answers, so passages with most of the terms are never dropped. ``"or"``: only the OR query.
-        ``conj`` is the AND form (``search.query.conjunctive``); None: derived from a literal ``q``.
+        ``filters``: ``Filters`` or a ``FilterPlan`` (computed once per query).
         """
-        if operator == "auto" and depth and conj is None:
-            conj = conjunctive(q)
-        if self.impacts is not None:
-            from search.impacts import Unsupported
+        from search.keyword_leg import keyword_run
 
-            imp = self.impacts
-            masks = self._filter_masks(filters) if filters else None
+        return keyword_run(self, q, depth, filters, operator, conj)
 
-            def top(query) -> list[tuple[int, float]]:
-                hits = imp.top(query, depth, masks)
-                return list(zip(imp.pids([d for d, _ in hits]), [sc for _, sc in hits], strict=True))
+    def allowed_ids(self, filters) -> set[int] | None:
+        """The passage ids a filter admits (the same filter the keyword leg applies); None: all."""
+        from search.keyword_leg import plan
 
-            try:
-                return _and_first(top, q, conj, depth, operator)
-            except Unsupported:
-                pass  # a phrase, wildcard, other field...: Whoosh ranks it the same way, slower
-        s = self.whoosh
-        fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields) if filters else None
-        col = self._pid_col
+        return plan(self, filters).allowed()
 
-        def whoosh_top(query) -> list[tuple[int, float]]:
-            return [(int(col[h.docnum]), float(h.score)) for h in s.search(query, limit=depth, filter=fq)]
+    def semantic_run(self, vector: np.ndarray, depth: int, filters, threshold: float | None = None) -> Run:
+        """Top ``depth`` passages by cosine at or above ``threshold``; see ``search.dense_leg``."""
+        from search.dense_leg import semantic_run
 
-        return _and_first(whoosh_top, q, conj, depth, operator)
-
-    def allowed_ids(self, filters: Filters) -> set[int] | None:
-        """The passage ids a filter admits (the same filter the keyword leg applies)."""
-        if not filters:
-            return None
-        if self.impacts is not None:
-            return set(self.impacts.allowed_pids(self._filter_masks(filters)).tolist())
-        fq = filters.to_query(self.ix.schema, self.manifest.metadata_fields)
-        s = self.whoosh
-        return {int(self._pid_col[d]) for d in fq.docs(s)}
-
-    def semantic_run(
-        self, vector: np.ndarray, depth: int, filters: Filters, threshold: float | None = None
-    ) -> list[tuple[int, float]]:
-        """Top ``depth`` passages by cosine; a match on an article field vector scores the article's
-        first passage (each passage keeps its best score)."""
-        from index.ids import FIELD_SHIFT, PID_MASK, field_vector_id
-
-        n_fields = len(self.manifest.embed_fields)
-        allowed = self.allowed_ids(filters)
-        if allowed is not None and n_fields:
-            allowed = allowed | {field_vector_id(p, f) for p in allowed for f in range(1, n_fields + 1)}
-        raw = self.dense.search(vector, depth * (1 + n_fields), allowed=allowed)
-        best: dict[int, float] = {}
-        for i, score in raw:
-            pid = i & PID_MASK if i >> FIELD_SHIFT else i
-            if score > best.get(pid, -2.0):
-                best[pid] = score
-        run = sorted(best.items(), key=lambda x: (-x[1], x[0]))[:depth]
-        if threshold is not None:
-            run = [(i, s) for i, s in run if s >= threshold]
-        return run
+        return semantic_run(self, vector, depth, self.allowed_ids(filters), threshold)
 
     # -- queries --------------------------------------------------------------------------------
     def search(self, text: str, opts: SearchOptions | None = None) -> SearchResult:
-        """Keyword, semantic or hybrid search for ``text``."""
-        opts = _resolved(opts or SearchOptions(), text)
-        (q, conj), vector, text = self._prepare(text, opts)
-        return self._run(q, vector, opts, query_text=text, conj=conj)
+        """Keyword, semantic or hybrid search for ``text``: one page of ``Hit`` rows.
 
-    def _prepare(self, text: str, opts: SearchOptions):
-        """``(Whoosh query or None, query vector or None, query text)`` for ``opts.mode``."""
-        if opts.mode not in MODES:
-            raise ClaimsError(f"--mode {opts.mode!r}: choose one of {', '.join(MODES)}")
+        Raises:
+            OptionError, QuerySyntaxError: Bad options or query (checked before the model loads).
+        """
+        opts = self._checked(opts or SearchOptions(), text)
+        prep = self._prepare(text, opts)
+        depth = leg_depth(opts)
+        fused, runs = self._legs(prep, opts, {"keyword": depth, "semantic": depth})
+        return assemble(self, fused, runs, opts, prep.q, prep.vector, prep.text, depth)
+
+    def _checked(self, opts: SearchOptions, text: str | None, paging: bool = True) -> SearchOptions:
+        """Validated ``opts`` with ``around`` resolved against the raw text (before cleaning strips
+        the date) and ``--where`` fields checked against this index: no model is loaded yet."""
+        validate(opts, paging=paging)
+        opts.filters.where_queries(self.manifest.metadata_fields)
+        return dataclasses.replace(opts, around=resolve_around(opts.around, text))
+
+    def _prepare(self, text: str | None, opts: SearchOptions, vector=None) -> Prepared:
+        """Clean and parse ``text`` once, compute its filter once, embed it (unless ``vector`` is given).
+
+        Raises:
+            EmptyQueryError: No searchable words once cleaned, in every mode (nothing empty is embedded).
+        """
+        from search.keyword_leg import FilterPlan
+
+        text = text or ""
         if opts.clean and (opts.literal or opts.mode == "semantic"):
             text = clean_claim_text(text)
+        _require_words(text)
         q = conj = None
-        if opts.mode != "semantic":
-            args = (text, self.ix.schema, opts.literal, self.manifest.metadata_fields)
-            q = parse_query(*args)
-            conj = conjunctive_query(*args)
-        vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
-        return (q, conj), vector, text
+        words = text
+        meta = self.manifest.metadata_fields
+        if opts.mode != "semantic" or (
+            not opts.literal and has_clauses(text, field_names(build_schema(), meta))
+        ):  # semantic mode looks for field clauses without opening the keyword store
+            parsed = analyze_query(text, self.ix.schema, opts.literal, meta)
+            # field clauses filter every leg, as --source does (search.clauses); ``opts`` is a copy
+            opts.filters = opts.filters.restricted(parsed.restriction)
+            words = parsed.words
+            if opts.mode != "semantic" or not words:  # clauses alone: listed by the keyword path
+                q, conj = parsed.scored, parsed.conj
+        fp = FilterPlan(self, opts.filters)
+        if opts.mode == "keyword" or not words:
+            vector = None
+        elif vector is None:
+            vector = self.embedder.encode_query(words)
+        return Prepared(q, conj, vector, text, fp)
 
     def _legs(
-        self,
-        q,
-        vector,
-        opts: SearchOptions,
-        depths: dict[str, int | None],
-        exclude: Iterable[int] = (),
-        conj=None,
-    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]]]:
-        """Run the legs, keep passages visible at the manifest's generation (snapshot isolation), fuse.
-
-        Returns the fused ranking and the per-leg runs, each best first.
-        """
+        self, prep: Prepared, opts: SearchOptions, depths: dict[str, int | None], exclude: Iterable[int] = ()
+    ) -> tuple[Run, dict[str, Run]]:
+        """Run the legs, keep passages visible at the manifest's generation (snapshot isolation), add
+        the date leg, fuse, and apply ``--threshold`` to every row. Returns the fused ranking and the
+        per-leg runs, each best first."""
+        from search.dense_leg import cosines, semantic_run
         from search.fusion import fuse
 
-        runs: dict[str, list[tuple[int, float]]] = {}
-        if q is not None:
-            runs["keyword"] = self.keyword_run(q, depths["keyword"], opts.filters, opts.operator, conj)
-        if vector is not None:
-            runs["semantic"] = self.semantic_run(vector, depths["semantic"], opts.filters, opts.threshold)
+        runs: dict[str, Run] = {}
+        if prep.q is not None:
+            runs["keyword"] = self.keyword_run(prep.q, depths["keyword"], prep.plan, opts.operator, prep.conj)
+        if prep.vector is not None:
+            runs["semantic"] = semantic_run(
+                self, prep.vector, depths["semantic"], prep.plan.allowed(), semantic_floor(opts)
+            )
         seen = self.catalog.visible_dates({i for run in runs.values() for i, _ in run})
         for i in exclude:
             seen.pop(i, None)
         runs = {leg: [(i, s) for i, s in run if i in seen] for leg, run in runs.items()}
-        if opts.around and seen:  # resolved to a date by search/similar/iter_ranked (``_resolved``)
+        if opts.around and seen:  # resolved to a date by ``_checked``
             import datetime as dt
 
             from search.fusion import date_leg
 
             runs["date"] = date_leg(seen, seen, dt.date.fromisoformat(opts.around), opts.around_days)
         if len(runs) >= 2:
-            fused = fuse(list(runs.values()), method=opts.fusion, **_fusion_params(opts, list(runs)))
+            fused = fuse(list(runs.values()), method=opts.fusion, **fusion_params(opts, list(runs)))
         else:
             fused = next(iter(runs.values()), [])
+        if opts.threshold is not None and prep.vector is not None:  # every row, keyword-only ones too
+            cos = dict(runs.get("semantic", []))
+            cos |= cosines(self, prep.vector, {i for i, _ in fused if i not in cos})
+            fused = [(i, s) for i, s in fused if cos.get(i, -2.0) >= opts.threshold]
         return fused, runs
 
     def similar(
         self, text: str | None = None, passage_id: int | None = None, opts: SearchOptions | None = None
     ) -> SearchResult:
-        """Claims similar to ``text`` or to passage ``passage_id`` (which is left out of the results)."""
-        opts = _resolved(opts or SearchOptions(cluster=True, clean=True, around="auto"), text)
+        """Claims similar to ``text`` or to passage ``passage_id`` (which is left out of the results).
+
+        Default options: ``search.options.similar_options()`` (the same as ``claims similar``). With a
+        passage, ``around="auto"`` is the passage's own article date (none when it is undated).
+
+        Raises:
+            OptionError: Both or neither of ``text`` and ``passage_id``.
+        """
+        if text is not None and passage_id is not None:
+            raise OptionError("give a claim text or --id PASSAGE_ID, not both")
+        if text is None and passage_id is None:
+            raise OptionError("give a claim text or --id PASSAGE_ID")
+        opts = opts or similar_options()
         exclude: set[int] = set()
-        if text and opts.clean:
-            text = clean_claim_text(text)
+        vector = None
+        notes: list[str] = []
         if passage_id is not None:
             row = self.catalog.passage(passage_id)
+            auto = opts.around == "auto"
+            opts = self._checked(opts, None)
+            if auto:  # the passage's own article date; undated: no date leg, and a note says so
+                opts = dataclasses.replace(opts, around=(row["date"] or "")[:10] or None)
+                if opts.around is None:
+                    notes.append(f"--around auto: passage {passage_id}'s article has no date, so no date leg")
             text = row["text"]
             exclude.add(passage_id)
-            try:
-                vector = self.dense.reconstruct(np.array([passage_id]))[0] if opts.mode != "keyword" else None
-            except RuntimeError:
-                vector = self.embedder.encode_query(text)
-        elif text:
-            vector = self.embedder.encode_query(text) if opts.mode != "keyword" else None
+            if opts.mode != "keyword":
+                try:
+                    vector = self.dense.reconstruct(np.array([passage_id]))[0]
+                except RuntimeError:
+                    vector = None
         else:
-            raise ClaimsError("give a claim text or --id PASSAGE_ID")
-        q = literal_query(text) if opts.mode != "semantic" else None
-        return self._run(q, vector, opts, query_text=text, exclude=exclude)
+            opts = self._checked(opts, text)
+        # A claim is plain text, never query syntax.
+        opts = dataclasses.replace(opts, literal=True)
+        prep = self._prepare(text, opts, vector=vector)
+        depth = leg_depth(opts)
+        fused, runs = self._legs(prep, opts, {"keyword": depth, "semantic": depth}, exclude)
+        result = assemble(self, fused, runs, opts, prep.q, prep.vector, prep.text, depth)
+        result.notes = notes
+        return result
 
     def leg_depths(self, opts: SearchOptions) -> dict[str, int | None]:
         """How deep ``iter_ranked`` fetches each leg of ``opts.mode`` (None: every match).
 
-        ``opts.limit > 0``: ``max(opts.depth, offset + limit)``, as ``search`` does. ``opts.limit == 0``:
-        the whole ranking: every Whoosh match, and ``max(opts.depth, vectors in the store)`` from FAISS.
+        ``opts.limit > 0``: ``search.options.leg_depth``, as ``search`` does. ``opts.limit == 0``: the
+        whole ranking: every Whoosh match, and ``max(opts.depth, vectors in the store)`` from FAISS
+        (cut by the minimum similarity).
         """
-        want = opts.offset + opts.limit
         legs = {"keyword": ("keyword", "hybrid"), "semantic": ("semantic", "hybrid")}
         depths: dict[str, int | None] = {}
         for leg, modes in legs.items():
             if opts.mode in modes:
                 if opts.limit:
-                    depths[leg] = max(opts.depth, want)
+                    depths[leg] = leg_depth(opts)
                 else:
                     depths[leg] = None if leg == "keyword" else max(opts.depth, self.dense.ntotal)
         return depths
@@ -378,155 +355,42 @@ class Searcher:
     ) -> Iterator[tuple[int, float, dict[str, tuple[int, float]]]]:
         """Yield ``(passage_id, score, {leg: (rank, leg score)})`` best first, without catalog rows.
 
-        The same ranking as ``search(text, opts)`` (same legs, snapshot filter and fusion), for
-        exports: nothing per passage is built but these tuples. ``opts.limit == 0`` yields the whole
-        ranking (see ``leg_depths``). Clustering and article grouping need ``search``.
+        The same ranking as ``search(text, opts)`` (same legs, snapshot filter, date leg and fusion),
+        for exports: nothing per passage is built but these tuples. ``opts.limit == 0`` yields every
+        hit (see ``leg_depths``). Clustering and article grouping need ``search``.
 
         Raises:
-            ClaimsError: An unknown mode, a negative limit, or ``cluster``/``group_by`` set.
+            OptionError: Bad options, or ``cluster``/``group_by`` set.
         """
-        if opts.limit < 0 or opts.offset < 0:
-            raise ClaimsError(f"limit {opts.limit}, offset {opts.offset}: use numbers >= 0 (limit 0 = all)")
-        if opts.cluster or opts.group_by:
-            raise ClaimsError("a passage ranking cannot be clustered or grouped: drop cluster/group_by")
-        opts = _resolved(opts, text)
-        (q, conj), vector, _ = self._prepare(text, opts)
-        fused, runs = self._legs(q, vector, opts, self.leg_depths(opts), conj=conj)
+        if opts.cluster or opts.group_by == "article":
+            raise OptionError("a passage ranking cannot be clustered or grouped: drop cluster/group_by")
+        opts = self._checked(opts, text, paging=bool(opts.limit))
+        prep = self._prepare(text, opts)
+        fused, runs = self._legs(prep, opts, self.leg_depths(opts))
         legs = {leg: {i: (r, s) for r, (i, s) in enumerate(run, 1)} for leg, run in runs.items()}
         del runs
         end = opts.offset + opts.limit if opts.limit else None
         for pid, score in fused[opts.offset : end]:
             yield pid, float(score), {leg: got[pid] for leg, got in legs.items() if pid in got}
 
-    def _run(
-        self, q, vector, opts: SearchOptions, query_text: str, exclude: set[int] = frozenset(), conj=None
-    ) -> SearchResult:
-        want = opts.offset + opts.limit
-        depth = max(opts.depth, want * (5 if opts.cluster or opts.group_by else 1))
-        fused, runs = self._legs(q, vector, opts, {"keyword": depth, "semantic": depth}, exclude, conj)
-        rows = self.catalog.passages(i for i, _ in fused)
-        leg_rank = {leg: {i: r for r, (i, _) in enumerate(run, 1)} for leg, run in runs.items()}
-        leg_score = {leg: dict(run) for leg, run in runs.items()}
-        hits = []
-        for pid, score in fused:
-            row = rows[pid]
-            hits.append(
-                Hit(
-                    passage_id=pid,
-                    article_id=row["article_id"],
-                    score=float(score),
-                    scores={leg: leg_score[leg][pid] for leg in runs if pid in leg_score[leg]},
-                    ranks={leg: leg_rank[leg][pid] for leg in runs if pid in leg_rank[leg]},
-                    text=row["text"],
-                    title=row["title"],
-                    date=row["date"],
-                    source=row["source"],
-                    url=row["url"],
-                    start=row["start"],
-                    end=row["end"],
-                    metadata=row["metadata"],
-                )
-            )
-        if opts.group_by == "article":
-            seen: set[str] = set()
-            hits = [h for h in hits if not (h.article_id in seen or seen.add(h.article_id))]
-        if opts.cluster:
-            from search.clusters import cluster_hits
-
-            vectors = None
-            if vector is not None and hits:
-                ids = np.array([h.passage_id for h in hits], dtype=np.int64)
-                vectors = dict(zip(ids.tolist(), self.dense.reconstruct(ids), strict=True))
-            hits = cluster_hits(hits, vectors, threshold=opts.cluster_threshold)
-        hits = hits[opts.offset : want]
-        for rank, h in enumerate(hits, opts.offset + 1):
-            h.rank = rank
-        highlighter = Highlighter(q, query_text)
-        for h in hits:
-            h.highlights = highlighter(h.text)
-        explain = {}
-        if opts.explain:
-            explain = {
-                "mode": opts.mode,
-                "query": repr(q) if q is not None else None,
-                "method": opts.fusion if len(runs) >= 2 else "single leg",
-                "params": _fusion_params(opts, list(runs)) if len(runs) >= 2 else {},
-                "around": opts.around,
-                "depth": depth,
-                "filter": repr(opts.filters.to_query(self.ix.schema, self.manifest.metadata_fields))
-                if opts.filters
-                else None,
-                "candidates": {leg: len(run) for leg, run in runs.items()},
-            }
-        return SearchResult(hits=hits, explain=explain)
+    def legs_used(self, opts: SearchOptions, text: str | None) -> list[str]:
+        """The legs a search with ``opts`` fuses (the date leg when ``around`` resolves to a date)."""
+        legs = [leg for leg in ("keyword", "semantic") if opts.mode in (leg, "hybrid")]
+        return legs + (["date"] if resolve_around(opts.around, text) else [])
 
 
-def _and_first(top, q, conj, depth: int | None, operator: str) -> list[tuple[int, float]]:
-    """``top(conj)`` when ``operator`` is ``auto`` and the AND form fills ``depth``, else ``top(q)``."""
-    if operator == "auto" and depth and conj is not None:
-        hits = top(conj)
-        if len(hits) >= depth:
-            return hits
-    return top(q)
-
-
-def _fusion_params(opts: SearchOptions, legs: list[str] | None = None) -> dict[str, Any]:
-    """Fusion keyword arguments for the legs ``legs`` (default: keyword and semantic), in that order:
-    ``--weights`` for keyword and semantic (1.0 for the one leg of a one-leg mode), ``--around-weight``
-    for the date leg."""
-    legs = legs or ["keyword", "semantic"]
-    by_leg = {"keyword": opts.weights[0], "semantic": opts.weights[1], "date": opts.around_weight}
-    if "date" in legs and len(legs) == 2:  # one text leg + the date leg
-        by_leg["keyword"] = by_leg["semantic"] = 1.0
-    weights = [by_leg[leg] for leg in legs]
-    if opts.fusion == "rrf":
-        return {"k": opts.rrf_k, "weights": weights}
-    return {"weights": weights, "norm": opts.norm}
-
-
-def _resolved(opts: SearchOptions, text: str | None) -> SearchOptions:
-    """``opts`` with ``around`` resolved against the raw query text (before cleaning strips the date)."""
-    import dataclasses
-
-    return dataclasses.replace(opts, around=resolve_around(opts.around, text))
-
-
-class Highlighter:
-    """Character offsets of the words in a passage that the query matches (exact, via the analyzer)."""
-
-    def __init__(self, q, query_text: str):
-        from index.analysis import claim_analyzer
-
-        self.analyzer = claim_analyzer()
-        if q is not None:
-            self.terms = positive_terms(q, "text")
-            self.patterns = expanding_patterns(q, "text")
-        else:  # semantic mode: the query's own words
-            self.terms = {t.text for t in self.analyzer(query_text, mode="query")}
-            self.patterns = []
-
-    def _matches(self, token: str) -> bool:
-        if token in self.terms:
-            return True
-        for p in self.patterns:
-            if p.__class__.__name__ == "FuzzyTerm":
-                from whoosh.support.levenshtein import distance
-
-                if distance(token, p.text) <= p.maxdist:
-                    return True
-            elif fnmatch.fnmatchcase(token, p.text if "Wildcard" in p.__class__.__name__ else p.text + "*"):
-                return True
-        return False
-
-    def __call__(self, text: str) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = []
-        for t in self.analyzer(text, chars=True, mode="index"):
-            if not t.stopped and self._matches(t.text):
-                if spans and t.startchar < spans[-1][1]:
-                    spans[-1] = (spans[-1][0], max(spans[-1][1], t.endchar))
-                elif not spans or spans[-1] != (t.startchar, t.endchar):
-                    spans.append((t.startchar, t.endchar))
-        return spans
+def _require_words(text: str) -> None:
+    """Refuse a query with no searchable word (after cleaning), the same way in every mode."""
+    try:
+        literal_query(text)
+    except QuerySyntaxError:
+        shown = text.strip()
+        raise EmptyQueryError(
+            f"query {shown!r} has no searchable words (only links, handles, punctuation or stop words?): "
+            "give words to search for"
+            if shown
+            else "the query is empty once cleaned of links, handles and signatures: give words to search for"
+        ) from None
 
 
 def show(index_dir: Path | None, passage_id: int, context: int = 1) -> dict[str, Any]:
@@ -539,4 +403,13 @@ def show(index_dir: Path | None, passage_id: int, context: int = 1) -> dict[str,
         return row
 
 
-__all__ = ["Searcher", "SearchOptions", "SearchResult", "show", "NotFoundError"]
+__all__ = [
+    "MODES",
+    "EmptyQueryError",
+    "Filters",
+    "NotFoundError",
+    "Searcher",
+    "SearchOptions",
+    "SearchResult",
+    "show",
+]

@@ -106,7 +106,7 @@ def test_stats_json_fields(cli, sample_index, sample_build, sample_searcher):
 
 
 def test_show_json_with_neighbours(cli, sample_index, sample_searcher):
-    article = "05_himars_makiivka_toll"
+    article = "articles/05_himars_makiivka_toll"
     passages = sorted(
         (p for p in sample_searcher.catalog.iter_passages() if p["article_id"] == article),
         key=lambda p: p["ordinal"],

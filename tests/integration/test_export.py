@@ -88,15 +88,15 @@ def _read_jsonl(path: Path) -> tuple[dict, list[dict]]:
 
 def _unflat(row: dict) -> dict:
     """A CSV/Parquet row back in the JSON Lines shape (legs nested, metadata decoded)."""
-    out = {k: v for k, v in row.items() if not k.startswith(("keyword_", "semantic_"))}
+    out = {k: v for k, v in row.items() if not k.startswith(("keyword_", "semantic_", "date_"))}
     out["scores"] = {
         leg: float(row[f"{leg}_score"])
-        for leg in ("keyword", "semantic")
+        for leg in ("keyword", "semantic", "date")
         if row[f"{leg}_score"] not in ("", None)
     }
     out["ranks"] = {
         leg: int(row[f"{leg}_rank"])
-        for leg in ("keyword", "semantic")
+        for leg in ("keyword", "semantic", "date")
         if row[f"{leg}_rank"] not in ("", None)
     }
     out["metadata"] = json.loads(row["metadata"])
@@ -219,13 +219,22 @@ def test_limit_zero_keyword_returns_every_match(index_dir, tmp_path):
 def test_limit_zero_semantic_and_hybrid_rank_every_passage(index_dir, tmp_path):
     with Searcher(index_dir) as s:
         passages = len(s.catalog.passage_ids())
-    for mode in ("semantic", "hybrid"):
-        n = export(index_dir, QUERY, tmp_path / f"{mode}.csv", _opts(mode, limit=0, depth=5))
+    for mode in ("semantic", "hybrid"):  # no minimum similarity: the whole ranking is every passage
+        n = export(
+            index_dir, QUERY, tmp_path / f"{mode}.csv", _opts(mode, limit=0, depth=5, min_similarity=None)
+        )
         assert n == passages
     # The whole ranking starts with the top of `search`.
     _, rows = _read_csv(tmp_path / "hybrid.csv")
-    top = _expected(index_dir, QUERY, _opts("hybrid", limit=10, depth=passages))
+    top = _expected(index_dir, QUERY, _opts("hybrid", limit=10, depth=passages, min_similarity=None))
     assert rows[:10] == top
+    # With the default minimum similarity an export of everything holds the hits, not the index (issue 11
+    # item 8): each row has the query's words (a keyword score) or a cosine at or above the minimum.
+    floor = SearchOptions().min_similarity
+    n = export(index_dir, QUERY, tmp_path / "hits.csv", _opts("hybrid", limit=0, depth=5))
+    _, rows = _read_csv(tmp_path / "hits.csv")
+    assert 0 < n == len(rows) < passages
+    assert all("keyword" in r["scores"] or r["scores"]["semantic"] >= floor for r in rows)
 
 
 def test_trec_lines(index_dir, tmp_path):

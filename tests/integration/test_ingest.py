@@ -24,8 +24,8 @@ SHARED = ROOT.parent / "shared"
 requires_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"needs the shared data folder {SHARED} (seeds, corpora, bench); it is absent"
 )
-SEED_000 = "000_5252c1565235be4e"  # Newsweek, 2022-08-19: MiG-31s to Kaliningrad
-SEED_003 = "003_aa9f8dce181c1ead"  # 2021-11-30: Putin, NATO and hypersonic missiles
+SEED_000 = "seeds/000_5252c1565235be4e"  # Newsweek, 2022-08-19: MiG-31s to Kaliningrad
+SEED_003 = "seeds/003_aa9f8dce181c1ead"  # 2021-11-30: Putin, NATO and hypersonic missiles
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -94,11 +94,11 @@ def test_every_passage_slices_back_out_of_its_article(sample_searcher):
 
 
 def test_gzipped_sample_is_read(sample_searcher):
-    text = sample_searcher.catalog.article_text("12_viasat_cyber_attribution")
+    text = sample_searcher.catalog.article_text("articles/12_viasat_cyber_attribution")
     with gzip.open(SAMPLES / "12_viasat_cyber_attribution.txt.gz", "rt", encoding="utf-8") as f:
         body = f.read().partition("\n")[2].strip()
     assert body.startswith(text.strip()[:200])
-    assert passages_of(sample_searcher, "12_viasat_cyber_attribution")
+    assert passages_of(sample_searcher, "articles/12_viasat_cyber_attribution")
 
 
 # -- the two real seed articles, checked by hand ------------------------------------------------------
@@ -113,7 +113,7 @@ def test_seed_headers_give_dates_and_titles(sample_searcher):
     )
     # 000's header line is "1660884494 Russia sends jets ... for": Unix seconds, then a headline the scraper
     # cut short; the body's first line repeats it in full.
-    epoch = int((SHARED / "seeds" / f"{SEED_000}.txt").read_text(encoding="utf-8").split()[0])
+    epoch = int((SHARED / f"{SEED_000}.txt").read_text(encoding="utf-8").split()[0])
     assert dt.datetime.fromtimestamp(epoch, dt.UTC).date().isoformat() == "2022-08-19"
     assert rows[SEED_000] == (
         "2022-08-19",
@@ -361,7 +361,7 @@ def expected_problems(f: dict[str, Path]) -> list[tuple[str, str]]:
         (str(f["binary"]), "binary file"),
         (str(f["empty"]), "empty file"),
         (f"{f['jsonl']}:2", "malformed JSON"),
-        (f"{f['jsonl']}:3", "record has no text in field 'text'"),
+        (f"{f['jsonl']}:3", "record has no field 'text'"),
         (str(f["csv"]), "no column 'text' in CSV header"),
         (str(f["unsupported"]), "unsupported file type '.pdf'"),
     ]
@@ -384,7 +384,9 @@ def test_bad_inputs_are_reported_one_line_each_and_the_rest_goes_in(tiny_index, 
     assert after["articles"] == before["articles"] + 3
     assert before["passages"].items() <= after["passages"].items(), "nothing already indexed is lost"
     with Searcher(index) as s:
-        assert "café near the façade" in s.catalog.article_text("cp1252"), "cp1252 decoded, not mangled"
+        assert "café near the façade" in s.catalog.article_text("inputs/cp1252"), (
+            "cp1252 decoded, not mangled"
+        )
         assert s.catalog.article_text("json-ok") == NEW
     assert_ok(index)
 
@@ -442,7 +444,8 @@ def test_corpora_subsets_ingest(corpora_build, corpora_subset, corpora_searcher)
         for line, r in enumerate(recs, start=1):
             if not (r.get("text") or "").strip():
                 origin = f"{corpora_subset.folder / f'{name}.jsonl.gz'}:{line}"
-                assert any(p.startswith(f"{origin}: record has no text") for p in report.problems), origin
+                said = f"{origin}: text in field 'text' is empty; nothing to index"
+                assert said in report.problems, origin
     stats = index_stats(corpora_build.path)
     assert stats["articles"] == len(with_text)
     nyt = corpora_subset.records["nyt-guardian-ukraine-2022"]

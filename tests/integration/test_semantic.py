@@ -50,7 +50,7 @@ def test_paraphrase_of_a_seed_sentence_finds_it_first(sample_searcher):
 
     paraphrase = "Putin said Russia had no option but to build the missiles because of the threats around it."
     top = semantic(sample_searcher, paraphrase)[0]
-    assert top.article_id == "003_aa9f8dce181c1ead"
+    assert top.article_id == "seeds/003_aa9f8dce181c1ead"
     assert top.text.startswith("Because of the surrounding dangers, Putin claimed")
 
 
@@ -65,7 +65,7 @@ def test_paraphrase_of_a_sample_sentence_finds_it_first(sample_searcher):
         "injured, without offering proof."
     )
     top = semantic(sample_searcher, paraphrase)[0]
-    assert top.article_id == "05_himars_makiivka_toll" and original in top.text
+    assert top.article_id == "articles/05_himars_makiivka_toll" and original in top.text
     assert top.highlights == [] or all(0 <= a < b <= len(top.text) for a, b in top.highlights)
 
 
@@ -73,7 +73,7 @@ def test_paraphrase_of_a_sample_sentence_finds_it_first(sample_searcher):
 @pytest.mark.parametrize("mode", ["semantic", "hybrid"])
 def test_similar_by_id_leaves_the_passage_itself_out(sample_searcher, mode):
     first = min(
-        passages_where(sample_searcher, lambda p: p["article_id"] == "01_kinzhal_kaliningrad"),
+        passages_where(sample_searcher, lambda p: p["article_id"] == "articles/01_kinzhal_kaliningrad"),
         key=lambda p: p["ordinal"],
     )
     pid = first["passage_id"]
@@ -87,7 +87,7 @@ def test_similar_by_id_leaves_the_passage_itself_out(sample_searcher, mode):
         assert pid not in members
     # samples/README: 03 re-reports 01's claim (three Kinzhal-armed jets to Kaliningrad) in other words.
     near = sample_searcher.similar(passage_id=pid, opts=SearchOptions(mode="semantic", limit=5)).hits
-    assert "03_baltic_exclave_jets" in {h.article_id for h in near}
+    assert "articles/03_baltic_exclave_jets" in {h.article_id for h in near}
 
 
 def test_cli_similar_by_id_leaves_the_passage_itself_out(cli, sample_index, sample_searcher):
@@ -134,16 +134,19 @@ def test_duplicate_records_cluster_with_their_count_and_first_seen_date(corpora_
 
 # -- filters inside the FAISS leg ------------------------------------------------------------------------
 def test_filtered_semantic_search_returns_k_whenever_k_passages_match(sample_searcher):
+    """The FAISS filter's mechanics, so with no minimum similarity (the queries are unrelated on purpose);
+    with the default minimum the same unrelated query has no hits (the last lines)."""
     s = sample_searcher
     # Only article 02 is dated December 2021 (its header says 2021-12-24), the seed 003 is 2021-11-30.
     december = {p["passage_id"] for p in passages_where(s, lambda p: (p["date"] or "").startswith("2021-12"))}
     assert 3 <= len(december) < 50
     f = Filters(since="2021-12-01", until="2021-12-31")
     unrelated = "farmers resumed the grain harvest despite mines in their fields"
-    got = semantic(s, unrelated, limit=3, filters=f)
+    got = semantic(s, unrelated, limit=3, filters=f, min_similarity=None)
     assert len(got) == 3 and {h.passage_id for h in got} <= december
-    got = semantic(s, unrelated, limit=len(december) + 5, filters=f)
+    got = semantic(s, unrelated, limit=len(december) + 5, filters=f, min_similarity=None)
     assert {h.passage_id for h in got} == december, "every matching passage, not just those in the top 100"
+    assert semantic(s, unrelated, limit=3, filters=f) == []  # issue 11 item 8: no padding
 
 
 @pytest.mark.slow
@@ -156,10 +159,10 @@ def test_filtered_semantic_search_on_small_sources_of_the_corpora(corpora_search
     n = len(passages_where(s, lambda p: p["source"] == small))
     assert n > 0
     query = "Ukrainian techno music collective in Kyiv"  # far from anything in the Syrian war corpus
-    for k in (1, min(10, n), n):
-        got = semantic(s, query, limit=k, filters=Filters(sources=[small]))
+    for k in (1, min(10, n), n):  # the filter's mechanics: no minimum similarity
+        got = semantic(s, query, limit=k, filters=Filters(sources=[small]), min_similarity=None)
         assert len(got) == k and {h.source for h in got} == {small}
-    got = semantic(s, query, limit=10, filters=Filters(where=[("language", "Czech")]))
+    got = semantic(s, query, limit=10, filters=Filters(where=[("language", "Czech")]), min_similarity=None)
     czech = passages_where(s, lambda p: p["metadata"].get("language") == "Czech")
     assert len(got) == min(10, len(czech)) and all(h.metadata["language"] == "Czech" for h in got)
 

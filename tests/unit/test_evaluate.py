@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from index.errors import ClaimsError
 from search.evaluate import (
     METRICS,
     evaluate,
@@ -105,7 +106,7 @@ def test_run_round_trip(tmp_path):
     path = tmp_path / "out.run"
     path.write_text(buf.getvalue(), encoding="utf-8")
     assert read_run(path) == run
-    with pytest.raises(ValueError, match="whitespace"):
+    with pytest.raises(ClaimsError, match="without spaces"):
         write_trec_run(run, io.StringIO(), "my tag")
 
 

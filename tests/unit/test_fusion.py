@@ -68,7 +68,7 @@ def ref_convex(runs, weights, norm):
         else:
             mu, sd = statistics.mean(raw.values()), statistics.pstdev([float(s) for s in raw.values()])
             z = {d: float(s - mu) / sd if sd else 0.0 for d, s in raw.items()}
-            legs.append((w, z, min(z.values())))
+            legs.append((w, z, min(z.values()) - Fraction(1, len(z))))  # missing: 1/n below the lowest
     docs = {d for _, scores, _ in legs for d in scores}
     fused = [(d, sum(Fraction(str(w)) * Fraction(s.get(d, lo)) for w, s, lo in legs)) for d in docs]
     return ref_order([(d, float(s)) for d, s in fused])
@@ -137,11 +137,34 @@ def test_normalize():
     assert normalize([], "zscore") == []
 
 
-def test_convex_missing_doc_gets_leg_minimum():
-    a, b = [(1, 3.0), (2, 1.0)], [(2, 1.0), (3, 0.0), (4, -1.0)]  # z(b) = 1.2247, 0, -1.2247
+def test_convex_missing_doc_gets_the_legs_lowest_minus_one_over_n():
+    a, b = [(1, 3.0), (2, 1.0)], [(2, 1.0), (3, 0.0), (4, -1.0)]  # z(a) = 1, -1; z(b) = 1.2247, 0, -1.2247
     got = dict(convex([a, b], (1, 1), norm="zscore"))
-    assert got[3] == pytest.approx(-1 + 0.0) and got[4] == pytest.approx(-1 - 1.5**0.5)
-    assert got[1] == pytest.approx(1 - 1.5**0.5)
+    floor_a, floor_b = -1 - 1 / 2, -(1.5**0.5) - 1 / 3
+    assert got[3] == pytest.approx(floor_a + 0.0) and got[4] == pytest.approx(floor_a - 1.5**0.5)
+    assert got[1] == pytest.approx(1 + floor_b)
+    assert got[2] == pytest.approx(-1 + 1.5**0.5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 50])
+def test_zscore_leg_with_few_candidates_lifts_them_above_what_it_missed(n):
+    """Issue 11 item 7: one keyword candidate (std 0) used to score 0.0, the floor given to the passages
+    the leg missed, so it counted for nothing. With 1, 2 or many candidates every candidate of a leg now
+    gains on every passage that leg missed: at least weight / n (z units)."""
+    keyword = [(1000 + i, 10.0 - i * 0.1) for i in range(n)]  # the keyword leg's n candidates
+    semantic = [(i, 0.9 - i * 0.01) for i in range(20)] + [(1000 + i, 0.5) for i in range(n)]
+    fused = dict(convex([keyword, semantic], (0.4, 0.6), norm="zscore"))
+    sem = dict(normalize(semantic, "zscore"))
+    sem_only = {d: fused[d] - 0.6 * sem[d] for d in range(20)}  # the keyword leg's part of these
+    assert len({round(v, 12) for v in sem_only.values()}) == 1  # all got the floor
+    floor = next(iter(sem_only.values()))
+    for i in range(n):
+        kw_part = fused[1000 + i] - 0.6 * sem[1000 + i]
+        assert kw_part >= floor + 0.4 / n - 1e-12
+    if n == 1:  # the lone candidate: z 0 against a floor of -1
+        assert fused[1000] == pytest.approx(0.6 * sem[1000]) and floor == pytest.approx(0.4 * -1)
+    if n == 2:  # z = +1, -1 against -1.5
+        assert floor == pytest.approx(0.4 * -1.5)
 
 
 def test_empty_inputs():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,122 @@ def test_article_like_text_keeps_the_invariants(pieces: list[str], max_words: in
     first = split_passages(text, max_words)
     check(text, *first, max_words=max_words)
     assert split_passages(text, max_words) == first
+
+
+# -- issue 12: titles, initials, glued stops, lower-case text, lists ---------------------------------
+TITLED = [
+    ("the regional governor. Mr. Kovalenko has commanded the brigade since May.", "Mr. Kovalenko"),
+    ("the front line was quiet on Monday. Gen. Valery Gerasimov visited the troops there.", "Gen. Valery"),
+    (
+        "the front line was quiet on Monday. Lt. Col. Ivan Petrov led the assault on the bridge.",
+        "Lt. Col. Ivan",
+    ),
+    (
+        "the front line was quiet on Monday. Maj. Gen. James Smith spoke to reporters in Kyiv.",
+        "Maj. Gen. James",
+    ),
+    ("the front line was quiet on Monday. Sgt. Olena Bondar said two drones were downed.", "Sgt. Olena"),
+    ("the front line was quiet on Monday. Adm. Nikolai Yevmenov inspected the fleet again.", "Adm. Nikolai"),
+    ("the vote was close in the end. Sen. Lindsey Graham said the aid would pass next week.", "Sen. Lindsey"),
+    ("the vote was close in the end. Rep. Liz Cheney said the aid would pass next week.", "Rep. Liz"),
+    ("the vote was close in the end. Gov. Gavin Newsom said the aid would pass next week.", "Gov. Gavin"),
+    ("the vote was close in the end. Pres. Joe Biden said the aid would pass next week.", "Pres. Joe"),
+    ("the talks ended without a deal. Dr. Anna Kovach said the wounded were stable.", "Dr. Anna"),
+    ("the ship was later moved to St. Petersburg for repairs, the navy said on Friday.", "St. Petersburg"),
+    (
+        "the novel was written by J. R. R. Tolkien and it sold millions of copies worldwide.",
+        "J. R. R. Tolkien",
+    ),
+    ("the sanctions were announced by the U.S. Treasury on Friday after the strike.", "U.S. Treasury"),
+    ("the vote was close in the end. Ms. Titova was staying only long enough to vote.", "Ms. Titova"),
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), TITLED)
+def test_no_passage_ends_in_a_title_or_an_initial(text, kept):
+    text = "Officials said the attack hit " + text
+    passages, _ = split_passages(text)
+    check(text, passages, [])
+    assert any(kept in p.text for p in passages), [p.text for p in passages]
+    titles = {
+        "Mr.",
+        "Ms.",
+        "Dr.",
+        "Gen.",
+        "Lt.",
+        "Col.",
+        "Maj.",
+        "Sgt.",
+        "Adm.",
+        "Sen.",
+        "Rep.",
+        "Gov.",
+        "Pres.",
+        "St.",
+    }
+    for p in passages:
+        last = p.text.split()[-1]
+        assert last not in titles and not re.fullmatch(r"(?:[A-Z]\.)+", last), p.text
+
+
+def test_glued_full_stop_splits_but_urls_numbers_and_abbreviations_stay():
+    text = (
+        "Drones hit the city of Odesa overnight.The governor said two people died in the attack on the port. "
+        "Growth was 1.5 percent in the U.S. economy, the report on bbc.co.uk/News.Html said on Friday. "
+        "He lives at No.10 Downing Street, according to the records of the city council."
+    )
+    texts = [p.text for p in split_passages(text)[0]]
+    assert texts[:2] == [
+        "Drones hit the city of Odesa overnight.",
+        "The governor said two people died in the attack on the port.",
+    ]
+    assert any("1.5 percent in the U.S. economy, the report on bbc.co.uk/News.Html said" in t for t in texts)
+    assert texts[-1] == "He lives at No.10 Downing Street, according to the records of the city council."
+
+
+def test_lower_case_text_splits_into_sentences():
+    text = (
+        "the army said they shot down nine drones over the region overnight. "
+        "the governor said two people were hurt in the attack on the port. "
+        "officials gave no figures for the damage, e.g. to the grain terminal on the coast."
+    )
+    texts = [p.text for p in split_passages(text)[0]]
+    assert texts == [
+        "the army said they shot down nine drones over the region overnight.",
+        "the governor said two people were hurt in the attack on the port.",
+        "officials gave no figures for the damage, e.g. to the grain terminal on the coast.",
+    ]
+
+
+def test_bullet_list_is_kept_with_its_lead_in():
+    text = (
+        "Russian forces moved a convoy toward the border on Monday, officials said.\n\n"
+        "Officials said the convoy included:\n- three howitzers\n- two fuel trucks\n\n"
+        "The ministry did not say where the convoy went after that."
+    )
+    passages, dropped = split_passages(text)
+    check(text, passages, dropped)
+    assert "Officials said the convoy included:\n- three howitzers\n- two fuel trucks" in [
+        p.text for p in passages
+    ]
+    assert dropped == []
+
+
+def test_long_list_gives_lead_in_with_first_item_then_one_passage_per_item():
+    items = [
+        f"{n}. The brigade reported {n} armoured vehicles destroyed near the village of Robotyne"
+        for n in (1, 2, 3, 4, 5)
+    ]
+    text = "The report lists these losses:\n" + "\n".join(items) + "\n\nThe ministry gave no more detail."
+    passages, dropped = split_passages(text)
+    check(text, passages, dropped)
+    texts = [p.text for p in passages]
+    assert texts[0] == "The report lists these losses:\n" + items[0]
+    assert texts[1:5] == items[1:]
+
+
+def test_read_more_list_is_dropped_as_a_prompt():
+    text = "Drones hit the port of Odesa overnight, the governor said.\n\nRead more:\n- Odesa port hit again\n- Grain deal ends"
+    passages, dropped = split_passages(text)
+    assert [p.text for p in passages] == ["Drones hit the port of Odesa overnight, the governor said."]
+    assert [d.reason for d in dropped] == ["prompt"]

@@ -68,7 +68,7 @@ def test_epoch_header_gives_date_and_full_headline(tmp_path):
     assert a.date == "2022-08-19"
     assert a.title == "Russia sends jets with hypersonic missiles to NATO borders for 24/7 operations"
     assert a.text == EPOCH_SEED.split("\n\n", 1)[1]  # body unchanged, header line gone
-    assert (a.article_id, a.source, a.url) == ("000_5252c1565235be4e", "news", "")
+    assert (a.article_id, a.source, a.url) == ("news/000_5252c1565235be4e", "news", "")
     assert a.origin == str(tmp_path / "news" / "000_5252c1565235be4e.txt")
 
 
@@ -116,7 +116,7 @@ def test_crlf_becomes_lf(tmp_path):
 
 def test_source_argument_and_id_without_extensions(tmp_path):
     a = only_article(write(tmp_path / "f" / "report.v2.txt.gz", EPOCH_SEED), source="Newsweek")
-    assert (a.article_id, a.source) == ("report.v2", "Newsweek")
+    assert (a.article_id, a.source) == ("f/report.v2", "Newsweek")
 
 
 @pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="../shared not present")
@@ -124,12 +124,12 @@ def test_real_seeds():
     articles, problems = split(read_sources([SHARED / "seeds"]))
     assert problems == []
     first, second = articles
-    assert (first.article_id, first.date) == ("000_5252c1565235be4e", "2022-08-19")
+    assert (first.article_id, first.date) == ("seeds/000_5252c1565235be4e", "2022-08-19")
     assert first.title == "Russia sends jets with hypersonic missiles to NATO borders for 24/7 operations"
     assert first.text.startswith(
         "Russia sends jets with hypersonic missiles to NATO borders for 24/7 operations\n"
     )
-    assert (second.article_id, second.date) == ("003_aa9f8dce181c1ead", "2021-11-30")
+    assert (second.article_id, second.date) == ("seeds/003_aa9f8dce181c1ead", "2021-11-30")
     assert second.title.startswith("Russia is concerned that NATO expansion will pose a threat")
     assert second.text.startswith("During a video conference on Tuesday")
     assert {first.source, second.source} == {"seeds"}
@@ -163,7 +163,7 @@ def test_jsonl_field_mapping_metadata_and_bad_lines(tmp_path):
     )
     assert (one.metadata, one.origin) == ({"author": "A"}, f"{path}:1")
     assert (three.article_id, three.url, three.source, three.metadata) == (
-        "claims-3",
+        "bench/claims-3",
         "",
         "snopes",
         {"score": [1, 2]},
@@ -171,10 +171,10 @@ def test_jsonl_field_mapping_metadata_and_bad_lines(tmp_path):
     assert [(p.origin, p.fatal) for p in problems] == [(f"{path}:{n}", True) for n in (2, 5, 6, 7)]
     assert problems[0].reason.startswith("malformed JSON: ")
     assert "not an object" in problems[1].reason
-    assert problems[2].reason == "record has no text in field 'vclaim'; map it with --text-field"
+    assert problems[2].reason == "text in field 'vclaim' is empty; nothing to index"
     assert (
         problems[3].reason
-        == "record has no text in field 'vclaim' (fields: id, text); map it with --text-field"
+        == "record has no field 'vclaim' (fields: id, text); map the text with --text-field"
     )
 
 
@@ -194,10 +194,13 @@ def test_jsonl_empty_and_binary(tmp_path):
 def test_json_array_single_object_and_json_lines(tmp_path):
     records = [{"id": "a", "text": "First.", "extra": {"k": 1}}, {"text": "Second."}, 3]
     articles, problems = split(read_file(path := write(tmp_path / "arr.json", json.dumps(records, indent=2))))
-    assert [(a.article_id, a.metadata) for a in articles] == [("a", {"extra": {"k": 1}}), ("arr-1", {})]
+    assert [(a.article_id, a.metadata) for a in articles] == [
+        ("a", {"extra": {"k": 1}}),
+        (f"{tmp_path.name}/arr-1", {}),
+    ]
     assert [p.origin for p in problems] == [f"{path}[2]"]
     one = only_article(write(tmp_path / "one.json", json.dumps({"text": "Only.", "title": "T"}, indent=2)))
-    assert (one.article_id, one.title, one.text) == ("one", "T", "Only.")
+    assert (one.article_id, one.title, one.text) == (f"{tmp_path.name}/one", "T", "Only.")
     articles, problems = split(read_file(path := write(tmp_path / "lines.json", JSONL)))
     assert [a.article_id for a in articles] == ["c6"] and f"{path}:2" in [p.origin for p in problems]
 
@@ -222,7 +225,7 @@ def test_csv(tmp_path):
         "http://x",
         {"lang": "en"},
     )
-    assert (two.article_id, two.origin, two.date) == ("rows-4", f"{path}:4", None)
+    assert (two.article_id, two.origin, two.date) == (f"{tmp_path.name}/rows-4", f"{path}:4", None)
 
 
 def test_csv_semicolons_bom_and_extra_cells(tmp_path):
@@ -259,7 +262,7 @@ def test_html(tmp_path):
     a = only_article(write(tmp_path / "site" / "page.html", HTML))
     assert "Chkalovsk airfield" in a.text and "Home | World" not in a.text and "Copyright" not in a.text
     assert (a.article_id, a.title, a.date, a.url) == (
-        "page",
+        "site/page",
         "Russia moves jets",
         "2022-08-19",
         "https://example.com/a/1",
@@ -288,7 +291,7 @@ def test_html_without_text(tmp_path):
     ],
 )
 def test_gzip_of_each_format(tmp_path, name, content, article_id):
-    assert only_article(write(tmp_path / name, content)).article_id == article_id
+    assert only_article(write(tmp_path / name, content)).article_id == f"{tmp_path.name}/{article_id}"
 
 
 @pytest.mark.parametrize("name", ["bad.txt.gz", "bad.jsonl.gz", "bad.csv.gz"])
@@ -394,7 +397,7 @@ def test_read_sources_goes_on_after_problems(tmp_path):
     write(tmp_path / "in" / "2.txt", b"")
     write(tmp_path / "in" / "3.jsonl", '{"text": "ok"}\n')
     articles, problems = split(read_sources([tmp_path / "in", tmp_path / "missing"]))
-    assert [a.article_id for a in articles] == ["1", "3-1"]
+    assert [a.article_id for a in articles] == ["in/1", "in/3-1"]
     assert [p.reason for p in problems] == ["empty file", "no such file or folder; check the path"]
 
 
