@@ -1,0 +1,295 @@
+"""Attribution over a parsed spaCy ``Doc``: source (who), cue (the verb or phrase that attributes) and
+content (what is claimed), by rules over the dependency parse (PARC-style attribution relations).
+
+* a cue is a verb of saying or cognition (:data:`CUE_LEMMAS`) that governs a clause (``ccomp``), is
+  attached to one as a parenthetical (``parataxis``: "..., he said"), or sits in a sentence with a
+  quotation; "according to X" is a cue with source X;
+* the source is the cue's subject phrase (inherited through ``conj``/``xcomp``; a relative pronoun
+  gives its antecedent);
+* the cue span takes the auxiliaries and negation before the verb, a particle ("pointed out"), and the
+  addressee of "told"/"assured" ("told reporters");
+* the content is the governed clause, else the quotation, else the rest of the sentence;
+* a capitalised label and a colon or dash at the start of a line ("PENCE: ...", "Poll: ...") and a
+  quotation signed after a dash ("“...” ― Jane Roe") are attributions too;
+* a PolNeAR-style extra that a claim's speaker does not use (``kind`` "act"): a main verb outside the
+  cue list with a named or personal subject and a complement ("Warren grilled Stumpf").
+
+Offsets are character offsets into ``doc.text``. Measured on PolNeAR by ``bench/attribution.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CUE_WORDS = """say tell claim state add note report announce warn deny insist argue explain write suggest believe
+    think accuse allege acknowledge admit confirm predict reveal declare assert recall contend maintain
+    urge ask promise vow pledge describe agree disclose tweet post indicate conclude estimate complain
+    testify respond reply answer comment stress emphasize emphasise learn know hope fear expect worry
+    caution concede boast brag charge demand propose question remark repeat reiterate signal show find
+    assure inform mention observe predict recommend threaten criticize criticise praise blame call
+    counter retort quip acknowledge speculate feel doubt wonder understand realize realise insinuate
+    dispute reject dismiss acknowledge announce proclaim guarantee forecast calculate project contend
+    vow swear joke lament concur object protest cite mention blast slam criticize criticise urge
+    question accuse encourage attack reference promote mock denounce defend address discuss endorse want
+    plan sing push highlight tout"""
+CUE_LEMMAS = frozenset(_CUE_WORDS.split())
+_PERSONAL = frozenset(["he", "she", "they", "i", "we"])
+# Light verbs that never make an attribution on their own.
+_NOT_CUES = frozenset(["be", "have", "do", "make", "let", "help", "get", "go", "come", "see"])
+# Cues whose addressee belongs to the cue span ("told reporters", "assured allies").
+_ADDRESSEE = frozenset(["tell", "assure", "inform", "warn", "remind", "ask"])
+_STRONG = frozenset(
+    ["say", "tell", "claim", "state", "add", "report", "announce", "deny", "insist", "declare", "assert"]
+)
+QUOTES = '"“”«»'
+
+
+@dataclass
+class Relation:
+    """One attribution: ``source``/``cue``/``content`` as ``(start, end)`` in ``doc.text`` (source and
+    content may be None); ``quote``: the content is (inside) a quotation; ``lemma``: the cue's lemma."""
+
+    source: tuple[int, int] | None
+    cue: tuple[int, int]
+    content: tuple[int, int] | None
+    quote: bool
+    lemma: str
+    # clause | parenthetical | quote | object | according | label, or "act": a verb outside
+    # CUE_LEMMAS (a stance or act, "Warren grilled Stumpf"), which PolNeAR counts but a claim's speaker
+    # does not
+    kind: str = "clause"
+
+
+_EDGE_PUNCT = frozenset(",;:—–-\"“”'‘’")
+
+
+def _span(tokens) -> tuple[int, int] | None:
+    """``(start, end)`` of a token run without edge punctuation or whitespace; a phrase that runs over
+    a paragraph break keeps its last paragraph (a parse across paragraphs is a parse error)."""
+    toks = list(tokens)
+    for i in range(len(toks) - 1, -1, -1):
+        if "\n" in toks[i].text or "\n" in toks[i].whitespace_:
+            toks = toks[i + 1 :]
+            break
+    while toks and (toks[0].is_space or toks[0].text in _EDGE_PUNCT or toks[0].text in ".)"):
+        toks = toks[1:]
+    while toks and (toks[-1].is_space or toks[-1].text in _EDGE_PUNCT):
+        toks = toks[:-1]
+    for i, t in enumerate(toks[:-1]):  # a dateline: "MACAU (Reuters) – Top donor Sheldon Adelson"
+        if t.text in ("–", "—") and any(x.text == "(" for x in toks[:i]):
+            toks = toks[i + 1 :]
+            break
+    if toks and toks[-1].text == ")" and not any(t.text == "(" for t in toks):
+        toks = toks[:-1]
+    if not toks:
+        return None
+    return toks[0].idx, toks[-1].idx + len(toks[-1].text)
+
+
+def _subtree(tok):
+    return tok.doc[tok.left_edge.i : tok.right_edge.i + 1]
+
+
+def _extend_apposition(doc, source, cue_first):
+    """ "Brian Fallon, the campaign's press secretary, said": the source takes the apposition between
+    it and the cue (comma-delimited, no verb, at most 15 tokens)."""
+    if source is None:
+        return None
+    gap = [t for t in doc if source[1] <= t.idx < cue_first.idx]
+    if not gap or len(gap) > 15 or gap[0].text != "," or gap[-1].text != ",":
+        return source
+    if any(t.tag_.startswith("VB") or "\n" in t.text for t in gap):
+        return source
+    return source[0], gap[-2].idx + len(gap[-2].text) if len(gap) > 1 else source[1]
+
+
+def _subject(verb):
+    """The subject token of ``verb``, following ``conj``/``xcomp``/``advcl`` up to the verb that has one."""
+    seen = 0
+    while verb is not None and seen < 4:
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "nsubjpass", "csubj"):
+                return child  # a relative pronoun ("who said") is the source, as PolNeAR marks it
+        if verb.dep_ in ("conj", "xcomp", "advcl") and verb.head is not verb:
+            verb = verb.head
+            seen += 1
+            continue
+        return None
+    return None
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each quotation (inside the marks) in ``text``."""
+    spans, open_at = [], None
+    for i, ch in enumerate(text):
+        if ch not in QUOTES:
+            continue
+        if open_at is None and ch != "”":
+            open_at = i
+        elif open_at is not None and ch != "“":
+            if i - open_at > 1:
+                spans.append((open_at + 1, i))
+            open_at = None
+    return spans
+
+
+def _in_quote(span: tuple[int, int] | None, quotes: list[tuple[int, int]]) -> bool:
+    """True when at least 60 % of ``span`` lies inside quotation marks (a direct quote; a reported
+    clause that quotes a phrase stays reported speech)."""
+    if span is None or span[1] <= span[0]:
+        return False
+    inside = sum(max(0, min(q1, span[1]) - max(q0, span[0])) for q0, q1 in quotes)
+    return inside / (span[1] - span[0]) >= 0.6
+
+
+def _source_span(tok, cue=None) -> tuple[int, int] | None:
+    """The subject phrase of ``tok``: its subtree up to a second comma (one apposition is kept:
+    "Jane Roe, a spokeswoman for X, said"), without a trailing comma, and never reaching the cue
+    (a relative clause that holds the cue is cut off)."""
+    toks, commas = [], 0
+    for t in _subtree(tok):
+        if cue is not None and t.i >= cue.i and t.i > tok.i:
+            break
+        if t.text == ",":
+            commas += 1
+            if commas == 2 or t.i > tok.i and commas == 1 and t.i == tok.right_edge.i:
+                break
+        toks.append(t)
+    return _span(toks)
+
+
+# "PENCE: Well, look..." (transcripts) and "Poll: Wealthy Voters Abandon..." (headlines): a short
+# capitalised label at the start of a line, a colon or dash, then the content to the end of the line.
+_LABEL_RX = re.compile(
+    r"(?m)^[\"“]?(?P<src>[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*| of| the){0,4})\s?(?P<cue>:|―|—)[ \t]+(?P<content>[^\n]*\S)"
+)
+
+
+# “Quote.” ― Jane Roe (a quotation signed after a dash)
+_SIGNED_RX = re.compile(
+    r"(?m)^(?P<content>[“\"][^\n]*?[”\"])\s*(?P<cue>―|—)\s*(?P<src>[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3})"
+)
+
+
+def _label_relations(text: str) -> list[Relation]:
+    out = []
+    for m in _LABEL_RX.finditer(text):
+        out.append(Relation(m.span("src"), m.span("cue"), m.span("content"), False, m["cue"], "label"))
+    for m in _SIGNED_RX.finditer(text):
+        src = (m.start("src"), m.end("src") - m["src"].endswith("."))
+        out.append(Relation(src, m.span("cue"), m.span("content"), True, m["cue"], "label"))
+    return out
+
+
+def relations(doc) -> list[Relation]:
+    """Every attribution relation in ``doc`` (a spaCy ``Doc`` with a dependency parse), in text order."""
+    quotes = _quote_spans(doc.text)
+    out: list[Relation] = _label_relations(doc.text)
+    taken = [r.content for r in out]
+    for sent in doc.sents:
+        sent_quotes = [
+            q
+            for q in quotes
+            if sent.start_char <= q[0] < sent.end_char or sent.start_char < q[1] <= sent.end_char
+        ]
+        for tok in sent:
+            if any(q0 <= tok.idx < q1 for q0, q1 in sent_quotes):
+                continue  # a cue inside a quotation belongs to the quoted speaker's own words
+            rel = _according_to(tok, sent, sent_quotes) or _verb_cue(tok, sent, sent_quotes)
+            if rel is not None and not any(c0 <= rel.cue[0] < c1 for c0, c1 in taken):
+                out.append(rel)
+    return sorted(out, key=lambda r: r.cue[0])
+
+
+def _according_to(tok, sent, quotes) -> Relation | None:
+    if tok.lower_ != "according":
+        return None
+    to = next((c for c in tok.children if c.lower_ == "to"), None)
+    if to is None:
+        return None
+    pobj = next((c for c in to.children if c.dep_ == "pobj"), None)
+    if pobj is None:
+        return None
+    source = _source_span(pobj)
+    cue = (tok.idx, to.idx + len(to.text))
+    phrase = range(tok.left_edge.i, max(tok.right_edge.i, pobj.right_edge.i) + 1)
+    content = _span([t for t in sent if t.i not in phrase])
+    return Relation(source, cue, content, _in_quote(content, quotes), "according to", "according")
+
+
+def _verb_cue(tok, sent, quotes) -> Relation | None:
+    if not tok.tag_.startswith("VB"):
+        return None
+    clause = next((c for c in tok.children if c.dep_ in ("ccomp",)), None)
+    if tok.lemma_.lower() not in CUE_LEMMAS:
+        # any other verb with a named or personal subject that governs a clause ("Trump ruled out that...")
+        # or a main verb of a person's stance or act with a complement ("Warren grilled Stumpf"), which
+        # PARC/PolNeAR annotate as attributions too
+        subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
+        if subj is None or tok.lemma_.lower() in _NOT_CUES:
+            return None
+        if not (subj.ent_type_ in ("PERSON", "ORG", "NORP") or subj.lower_ in _PERSONAL):
+            return None
+        if clause is None and (
+            tok.dep_ not in ("ROOT", "conj")
+            or not any(c.dep_ in ("dobj", "prep", "xcomp") for c in tok.children)
+        ):
+            return None
+        act = True
+    else:
+        act = False
+    parenthetical = tok.dep_ in ("parataxis",) or (tok.dep_ == "advcl" and tok.i > tok.head.i)
+    lemma = tok.lemma_.lower()
+    if clause is None and not parenthetical and not (quotes and lemma in _STRONG):
+        subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
+        if subj is None or not any(
+            c.dep_ in ("dobj", "prep", "xcomp", "advcl", "npadvmod") for c in tok.children
+        ):
+            return None
+        named = subj.ent_type_ in ("PERSON", "ORG", "NORP", "GPE") or subj.lower_ in ("he", "she", "they")
+        if lemma not in _STRONG and not named:
+            return None
+    subj = _subject(tok)
+    if subj is not None and subj.dep_ == "csubj":
+        subj = None
+    if subj is not None and subj.dep_ == "nsubjpass":  # "it was revealed by X": the agent speaks
+        agent = next((c for c in tok.children if c.dep_ == "agent"), None)
+        subj = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
+    source = _source_span(subj, tok) if subj is not None and subj.i < sent.end else None
+    # cue: auxiliaries and negation before the verb, the verb, a particle, the addressee of "told"
+    first, last = tok, tok
+    for c in tok.children:
+        if c.dep_ in ("aux", "auxpass", "neg") and c.i < tok.i and c.i >= tok.i - 3:
+            first = min(first, c, key=lambda t: t.i)
+        if c.dep_ == "prt":
+            last = max(last, c, key=lambda t: t.i)
+        if lemma in _ADDRESSEE and c.dep_ in ("dobj", "dative") and c.i > tok.i:
+            last = max(last, c.right_edge, key=lambda t: t.i)
+    while (
+        first.i > sent.start
+        and sent.doc[first.i - 1].dep_ == "advmod"
+        and sent.doc[first.i - 1].head in (tok, *tok.children)
+    ):
+        first = sent.doc[first.i - 1]  # "then pointed out", "also said"
+    cue = (first.idx, last.idx + len(last.text))
+    source = _extend_apposition(sent.doc, source, first)
+    if clause is not None:
+        content, kind = _span(_subtree(clause)), "clause"
+    elif parenthetical:
+        kind = "parenthetical"
+        head = tok.head
+        exclude = set(range(tok.left_edge.i, tok.right_edge.i + 1))
+        content = _span([t for t in _subtree(head) if t.i not in exclude])
+    else:
+        q = next(iter(quotes), None)
+        content = q if q else _span([t for t in sent if t.i > last.i])
+        kind = "quote" if q else "object"
+    quote = _in_quote(content, quotes)
+    if quote:
+        q = max(quotes, key=lambda q: min(q[1], content[1]) - max(q[0], content[0]))
+        content = q
+    return Relation(source, cue, content, quote, lemma, "act" if act else kind)
+
+
+PRONOUN_RX = re.compile(r"^(?:he|she|they|it|i|we)$", re.I)

