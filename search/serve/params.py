@@ -40,7 +40,7 @@ FILTERS = ("since", "until", "source", "where")
 
 
 def build(values: dict[str, Any], similar: bool = False, limit_key: str = "k") -> so.SearchOptions:
-    """``SearchOptions`` from parsed parameters (None or absent: the default), validated.
+    """``SearchOptions`` from parsed parameters (None, "" or absent: the default), validated.
 
     Args:
         values: Parameter values; ``k`` (or ``limit_key``) is the page size, ``weights`` is
@@ -52,6 +52,7 @@ def build(values: dict[str, Any], similar: bool = False, limit_key: str = "k") -
     """
     from search.query import Filters
 
+    values = {k: (None if v == "" else v) for k, v in values.items()}  # an empty form field: the default
     base = so.similar_options() if similar else so.SearchOptions()
     changes: dict[str, Any] = {}
     for name in SCALARS:

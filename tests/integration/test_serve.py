@@ -422,3 +422,15 @@ def test_docs_are_served_without_a_cdn(sample_index, served):
     )
     status, headers, css = get(srv.url + "/static/style.css")
     assert status == 200 and b"http" not in css
+
+
+def test_pages_take_empty_form_fields_and_show_errors_in_the_page(sample_index, served):
+    srv = served(sample_index)
+    form = "/?q=hypersonic&mode=&since=&until=&source=&where="  # what the form sends when left empty
+    status, headers, body = get(srv.url + form)
+    assert status == 200 and body.count(b'class="hit"') >= 1
+    status, headers, body = get(srv.url + "/?" + qs(q='"unclosed'))
+    assert status == 400 and headers["content-type"].startswith("text/html")
+    assert b"--literal" in body and b'role="alert"' in body
+    status, headers, body = get(srv.url + "/passages/987654321")
+    assert status == 404 and b"no passage 987654321" in body
