@@ -814,7 +814,11 @@ def serve(
 
     from search.serve import create_app
 
-    web = create_app(index, model=model, token=token, allow_ingest=allow_ingest, time_limit=time_limit)
+    ingest = None
+    if allow_ingest:
+        from index.ingest import ingest
+
+    web = create_app(index, model=model, token=token, ingest=ingest, time_limit=time_limit)
     if not quiet:
         err.print(
             f"serving {index} on http://{host}:{port}/ (API docs: /docs; Ctrl-C stops)", highlight=False

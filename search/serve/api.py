@@ -228,7 +228,7 @@ async def ingest(request: Request) -> JSONResponse:
     from starlette.concurrency import run_in_threadpool
 
     service = _service(request)
-    if not service.allow_ingest:
+    if service.ingest is None:
         return JSONResponse(
             {
                 "error": "this server is read-only: start it with `claims serve --allow-ingest` to ingest",
@@ -254,12 +254,10 @@ async def ingest(request: Request) -> JSONResponse:
         raise ClaimsError("the body is empty: send JSON Lines records (one article a line)")
 
     def work() -> dict[str, Any]:
-        from index.ingest import ingest as run_ingest
-
         with tempfile.TemporaryDirectory(prefix="claims-serve-") as tmp:
             path = Path(tmp) / "upload.jsonl"  # a private temp file: no request names a path
             path.write_bytes(bytes(body))
-            report = run_ingest(service.dir, [path], wait=True)
+            report = service.ingest(service.dir, [path], wait=True)  # the CLI's ingest and writer lock
         return report.to_dict()
 
     return JSONResponse(await run_in_threadpool(work))

@@ -16,8 +16,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import sqlite3
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
@@ -74,11 +76,11 @@ def check_bind(host: str, token: str | None) -> None:
 class Service:
     """What the routes share: the index's generations, the worker pool, the options of the server."""
 
-    def __init__(self, index_dir: Path, model: str | None, token: str | None, allow_ingest: bool, runner):
+    def __init__(self, index_dir: Path, model: str | None, token: str | None, ingest, runner):
         self.dir = Path(index_dir)
         self.generations = Generations(self.dir, model)
         self.token = token or None
-        self.allow_ingest = allow_ingest
+        self.ingest = ingest  # index.ingest.ingest, or None: read-only
         self.runner = runner
 
 
@@ -124,17 +126,18 @@ def create_app(
     *,
     model: str | None = None,
     token: str | None = None,
-    allow_ingest: bool = False,
+    ingest: Callable[..., Any] | None = None,
     time_limit: float = QUERY_SECONDS,
     workers: int = WORKERS,
 ) -> FastAPI:
-    """The ``claims serve`` app over ``index_dir`` (read-only unless ``allow_ingest``).
+    """The ``claims serve`` app over ``index_dir`` (read-only unless ``ingest`` is given).
 
     Args:
         index_dir: The index folder (need not exist yet: requests get 503 until it does).
         model: A local model folder for query embeddings (default: the index's model).
         token: When set, every request must carry it (see the module docstring).
-        allow_ingest: Enable ``POST /api/ingest``.
+        ingest: ``index.ingest.ingest`` to enable ``POST /api/ingest`` (``claims serve --allow-ingest``
+            passes it; ``search/`` never imports a writer itself). None: read-only.
         time_limit: Seconds a query may take (503 past it).
         workers: Searches running at once.
     """
@@ -154,7 +157,7 @@ def create_app(
         docs_url=None,  # FastAPI's Swagger UI loads from a CDN; /docs is a packaged page
         redoc_url=None,
     )
-    service = Service(index_dir, model, token, allow_ingest, Runner(workers, time_limit))
+    service = Service(index_dir, model, token, ingest, Runner(workers, time_limit))
     app.state.service = service
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
     app.state.templates = templates

@@ -117,6 +117,8 @@ async def similar_page(
         try:
             opts = P.build(_page_params(p), similar=True)
             ctx["result"] = await run_similar(request, text, id, opts)
+            if id is not None:
+                ctx["claim"] = await _passage(request, id, 0)
             ctx["timeline"] = timeline(ctx["result"]["hits"])
         except ClaimsError as e:
             from search.serve.app import error_body
@@ -137,13 +139,8 @@ async def passage_page(
     request: Request, passage_id: int, context: int = Query(2, ge=0, le=20)
 ) -> HTMLResponse:
     service = request.app.state.service
-
-    def work() -> dict[str, Any]:
-        with service.generations.lease() as gen, gen.lock:
-            return passage_with_neighbours(gen.searcher, passage_id, context)
-
     try:
-        row = await service.runner.run(work)
+        row = await _passage(request, passage_id, context)
     except ClaimsError as e:
         from search.serve.app import error_body
 
@@ -152,6 +149,16 @@ async def passage_page(
     before = [n for n in row["neighbours"] if n["ordinal"] < row["ordinal"]]
     after = [n for n in row["neighbours"] if n["ordinal"] > row["ordinal"]]
     return _render(request, "passage.html", {"row": row, "before": before, "after": after}, 200)
+
+
+async def _passage(request: Request, passage_id: int, context: int) -> dict[str, Any]:
+    service = request.app.state.service
+
+    def work() -> dict[str, Any]:
+        with service.generations.lease() as gen, gen.lock:
+            return passage_with_neighbours(gen.searcher, passage_id, context)
+
+    return await service.runner.run(work)
 
 
 def _render(request: Request, name: str, ctx: dict[str, Any], status: int) -> HTMLResponse:

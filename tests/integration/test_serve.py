@@ -434,3 +434,50 @@ def test_pages_take_empty_form_fields_and_show_errors_in_the_page(sample_index, 
     assert b"--literal" in body and b'role="alert"' in body
     status, headers, body = get(srv.url + "/passages/987654321")
     assert status == 404 and b"no passage 987654321" in body
+
+
+def test_ingest_endpoint_only_with_allow_ingest(sample_index, copy_index, served, monkeypatch):
+    import search.serve.api as api
+    from index.ingest import ingest
+
+    index = copy_index(sample_index)
+    srv = served(index, ingest=ingest)
+    word = "Ingestopol"
+    body = json.dumps(
+        {"id": "posted-1", "title": "Posted", "text": f"Shelling was reported near {word} today."}
+    )
+    status, report = get_json(f"{srv.url}/api/ingest", method="POST", data=(body + "\n").encode())
+    assert status == 200 and report["added"] == 1
+    status, obj = get_json(f"{srv.url}/api/search?{qs(q=word, mode='keyword')}")
+    assert status == 200 and [h["article_id"] for h in obj["hits"]] == ["posted-1"]
+    status, err = get_json(f"{srv.url}/api/ingest", method="POST", data=b"  \n")
+    _is_error(status, err, 400)
+    monkeypatch.setattr(api, "INGEST_BYTES", 100)
+    status, err = get_json(f"{srv.url}/api/ingest", method="POST", data=b"x" * 1000)
+    _is_error(status, err, 413)
+
+
+def test_serve_package_never_imports_a_writer():
+    """``search/`` never imports a writer (tests/unit/test_layers.py walks ``search/*.py``; this, the
+    ``search/serve`` package): ingest reaches the server as a callable from ``cli.py``."""
+    import ast
+
+    writers = (
+        "index.writer",
+        "index.ingest",
+        "index.catalog",
+        "index.vectors",
+        "index.lexical",
+        "index.repair",
+    )
+    found = []
+    for path in sorted((ROOT / "search" / "serve").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            bad = [n for n in names if any(n == w or n.startswith(w + ".") for w in writers)]
+            found += [f"{path.name}: {n}" for n in bad + [n for n in names if n.endswith("Writer")]]
+    assert found == []
