@@ -3,7 +3,7 @@
 ``create_app(index_dir)`` builds the ASGI app (FastAPI); ``check_bind(host, token)`` is the start-up
 rule (a non-loopback host needs a token). Modules: ``state`` (one ``Searcher`` per committed
 generation, shared, swapped when an ingest commits), ``params`` (query parameters -> ``SearchOptions``
-through ``search.options``), ``api`` (``/api/*``), ``pages`` (HTML), ``app`` (errors, token, docs).
+through ``search.options``), ``api`` (``/api/*``), ``streams`` (exports), ``pages`` (HTML), ``app`` (errors, token, docs).
 """
 
 from search.serve.app import BindError, check_bind, create_app
