@@ -341,6 +341,49 @@ def test_ingest_during_concurrent_requests(sample_index, copy_index, served, tmp
         for r in readers.values():
             r.close()
     assert all(b["generation"] == new for _, b in answers[-3:])
+    # the batch's near-duplicates collapse into one cluster on the similar page, first seen marked
+    claim = f"Officials in {NEW_WORD} said drones were shot down overnight"
+    status, sim = get_json(f"{srv.url}/api/similar?{qs(text=claim)}")
+    top = sim["hits"][0]
+    assert status == 200 and top["cluster"]["size"] >= 2
+    first = min(m["date"] for m in top["cluster"]["members"])
+    assert top["cluster"]["first_seen"] == first
+    status, _, page = get(f"{srv.url}/similar?{qs(text=claim)}")
+    html = page.decode()
+    assert status == 200 and f"{top['cluster']['size']} similar claims · first seen {first}" in html
+    assert html.count('class="first"') == 1 and f"first seen: {first}" in html
+
+
+def test_old_generation_closes_when_its_last_request_ends(sample_index, copy_index, tmp_path):
+    """A request leasing generation G keeps its Searcher open across a commit; new leases get G+1; G's
+    Searcher closes when the last lease ends."""
+    from index.ingest import ingest
+    from search.serve.state import Generations
+
+    index = copy_index(sample_index)
+    gens = Generations(index)
+    with gens.lease() as old:
+        before = old.searcher.search("Kinzhal", _keyword())
+        ingest(index, [_batch(tmp_path / "b.jsonl", 2)])
+        with gens.lease() as new:
+            assert new.number == old.number + 1 and new.searcher is not old.searcher
+            assert new.searcher.search(NEW_WORD, _keyword()).hits
+        again = old.searcher.search("Kinzhal", _keyword())  # still open, still generation G
+        assert [h.passage_id for h in again.hits] == [h.passage_id for h in before.hits]
+        assert not old.searcher.search(NEW_WORD, _keyword()).hits
+    import sqlite3
+
+    with pytest.raises(sqlite3.ProgrammingError):  # closed once its last lease ended
+        old.searcher.catalog.db.execute("SELECT 1")
+    with gens.lease() as cur:
+        assert cur is new and cur.searcher.catalog.db.execute("SELECT 1").fetchone() == (1,)
+    gens.close()
+
+
+def _keyword():
+    from search.options import SearchOptions, validate
+
+    return validate(SearchOptions(mode="keyword"))
 
 
 # -- escaping -----------------------------------------------------------------------------------------
