@@ -25,6 +25,7 @@ from search.serve.streams import MEDIA
 router = APIRouter(prefix="/api")
 EXPORT_FORMATS = ("jsonl", "csv", "trec", "parquet")
 INGEST_BYTES = 50 << 20  # the largest ingest body accepted
+INGEST_TYPES = ("application/x-ndjson", "application/jsonl", "application/json")
 
 
 def search_params(
@@ -232,6 +233,16 @@ async def ingest(request: Request) -> JSONResponse:
                 "status": 403,
             },
             status_code=403,
+        )
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in INGEST_TYPES:  # a cross-site form can only send form or text types
+        return JSONResponse(
+            {
+                "error": f"send JSON Lines with Content-Type {INGEST_TYPES[0]} (got {kind or 'none'})",
+                "kind": "UnsupportedMediaType",
+                "status": 415,
+            },
+            status_code=415,
         )
     body = bytearray()
     async for chunk in request.stream():

@@ -8,7 +8,9 @@ type -> 422. Pages show the same message in the page, with the same status.
 
 Security: binding a non-loopback host needs a token (``check_bind``); with a token every request but
 ``/login`` and ``/static`` must carry it (``Authorization: Bearer T``, or the cookie the login form
-sets). Requests never name a file: exports are streamed into the response.
+sets, SameSite=Strict); without one, only requests whose ``Host`` is a loopback name are answered
+(DNS rebinding). ``POST /api/ingest`` takes JSON Lines content types only, so a page on another site
+cannot post to it with a plain form. Requests never name a file: exports are streamed into the response.
 """
 
 from __future__ import annotations
@@ -167,6 +169,18 @@ def create_app(
 
     @app.middleware("http")
     async def require_token(request: Request, call_next):
+        if not service.token and not is_loopback(_host_name(request.headers.get("host", ""))):
+            # Without a token the server is for this machine only; a page on another site that points a
+            # name it controls at 127.0.0.1 (DNS rebinding) sends its own Host and is refused.
+            return JSONResponse(
+                {
+                    "error": "this server answers requests for 127.0.0.1 or localhost only: open it by that name, "
+                    "or restart it with --token to serve other hosts",
+                    "kind": "BadHost",
+                    "status": 400,
+                },
+                status_code=400,
+            )
         if service.token and not request.url.path.startswith(OPEN_PATHS):
             given = request.cookies.get(COOKIE, "")
             auth = request.headers.get("authorization", "")
@@ -252,6 +266,13 @@ def _error(request: Request, e: BaseException, service: Service) -> Response:
     return request.app.state.templates.TemplateResponse(
         request, "error.html", {"error": body}, status_code=body["status"]
     )
+
+
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` header, without its port (``[::1]:8750`` -> ``::1``)."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _version() -> str:

@@ -452,6 +452,17 @@ def test_token_is_checked_on_every_request(sample_index, served):
     assert status == 401
 
 
+def test_only_loopback_host_names_without_a_token(sample_index, served):
+    srv = served(sample_index)
+    for host in (f"127.0.0.1:{srv.port}", f"localhost:{srv.port}", "localhost"):
+        assert get(srv.url + "/api/stats", headers={"Host": host})[0] == 200
+    status, body = get_json(srv.url + "/api/stats", headers={"Host": f"evil.example:{srv.port}"})
+    _is_error(status, body, 400)  # DNS rebinding: another name pointed at 127.0.0.1
+    guarded = served(sample_index, token="s3cret")
+    auth = {"Host": "claims.newsroom.example", "Authorization": "Bearer s3cret"}
+    assert get(guarded.url + "/api/stats", headers=auth)[0] == 200
+
+
 def test_docs_are_served_without_a_cdn(sample_index, served):
     srv = served(sample_index)
     status, headers, body = get(srv.url + "/docs")
@@ -489,14 +500,17 @@ def test_ingest_endpoint_only_with_allow_ingest(sample_index, copy_index, served
     body = json.dumps(
         {"id": "posted-1", "title": "Posted", "text": f"Shelling was reported near {word} today."}
     )
-    status, report = get_json(f"{srv.url}/api/ingest", method="POST", data=(body + "\n").encode())
+    nd = {"Content-Type": "application/x-ndjson"}
+    status, err = get_json(f"{srv.url}/api/ingest", method="POST", data=(body + "\n").encode())
+    _is_error(status, err, 415)  # a form's or text type: a page on another site cannot post one
+    status, report = get_json(f"{srv.url}/api/ingest", method="POST", data=(body + "\n").encode(), headers=nd)
     assert status == 200 and report["added"] == 1
     status, obj = get_json(f"{srv.url}/api/search?{qs(q=word, mode='keyword')}")
     assert status == 200 and [h["article_id"] for h in obj["hits"]] == ["posted-1"]
-    status, err = get_json(f"{srv.url}/api/ingest", method="POST", data=b"  \n")
+    status, err = get_json(f"{srv.url}/api/ingest", method="POST", data=b"  \n", headers=nd)
     _is_error(status, err, 400)
     monkeypatch.setattr(api, "INGEST_BYTES", 100)
-    status, err = get_json(f"{srv.url}/api/ingest", method="POST", data=b"x" * 1000)
+    status, err = get_json(f"{srv.url}/api/ingest", method="POST", data=b"x" * 1000, headers=nd)
     _is_error(status, err, 413)
 
 
