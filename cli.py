@@ -781,6 +781,51 @@ def repair(index: IndexOpt = DEFAULT_INDEX, quiet: QuietOpt = False) -> None:
         err.print(f"repaired: {r['passages']} passages re-indexed from the catalog ({r['seconds']:.1f}s)")
 
 
+@app.command()
+@guarded
+def serve(
+    index: IndexOpt = DEFAULT_INDEX,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; not loopback needs --token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8750,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar="CLAIMS_TOKEN", help="Require this token on every request (env CLAIMS_TOKEN)."
+        ),
+    ] = None,
+    allow_ingest: Annotated[
+        bool, typer.Option("--allow-ingest", help="Enable POST /api/ingest (off: read-only).")
+    ] = False,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Seconds a query may take (503 past it).")
+    ] = 10.0,
+    model: ModelOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Serve the index over HTTP: search pages and a JSON API (read-only by default)."""
+    from index.manifest import read_manifest
+    from search.serve import check_bind
+
+    check_bind(host, token)
+    read_manifest(index)  # a missing or damaged index fails here, in one line
+    import uvicorn
+
+    from search.serve import create_app
+
+    ingest = None
+    if allow_ingest:
+        from index.ingest import ingest
+
+    web = create_app(index, model=model, token=token, ingest=ingest, time_limit=time_limit)
+    if not quiet:
+        err.print(
+            f"serving {index} on http://{host}:{port}/ (API docs: /docs; Ctrl-C stops)", highlight=False
+        )
+    uvicorn.run(web, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
+
+
 @app.command(name="eval")
 @guarded
 def evaluate(
