@@ -19,9 +19,7 @@ import pytest
 from conftest import CORPORA, CORPUS_NAMES, HAS_SHARED, ROOT, SAMPLES
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
-needs_ray = pytest.mark.skipif(
-    not HAS_RAY, reason="needs Ray for --ray ingest: pip install 'claims[ray]'"
-)
+needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray ingest: pip install 'claims[ray]'")
 RAY_SUBSET = 15  # records per corpus
 
 
