@@ -347,10 +347,35 @@ def ingest(
     ] = False,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run on Ray: 'local' (start a cluster here with --workers CPUs), 'auto' or HOST:PORT "
+            "(a running cluster). Needs pip install 'claims[ray]'.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="With --ray: embedding actors (default 2).")
+    ] = None,
 ) -> None:
     """Split articles into claim-sized passages and index them (incremental; one atomic batch)."""
-    from index.ingest import ingest as run_ingest
     from index.sources import FieldMap
+
+    if workers is not None and ray is None:
+        _fail("--workers needs --ray (e.g. --ray local --workers 2)")
+    if ray is not None:
+        # checked before anything heavy loads: the options, then that Ray is there at all
+        from functools import partial
+
+        from index.ray_ingest import ingest_ray, require_ray, validate_workers
+
+        validate_workers(2 if workers is None else workers)
+        require_ray()
+        run_ingest = partial(ingest_ray, address=ray, workers=2 if workers is None else workers)
+    else:
+        from index.ingest import ingest as run_ingest
 
     fields = FieldMap(
         id=id_field, text=text_field, title=title_field, date=date_field, source=source_field, url=url_field
