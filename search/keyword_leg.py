@@ -43,7 +43,7 @@ class FilterPlan:
         if self.filters is not None and self._whoosh is None:
             s = self.searcher
             # a Whoosh query, a set of docnums (the query's field clauses), or None
-            self._whoosh = self.filters.whoosh_filter(s.whoosh, s.ix.schema, s.manifest.metadata_fields)
+            self._whoosh = self.filters.whoosh_filter(s.whoosh, s.schema, s.manifest.metadata_fields)
         return self._whoosh
 
     def allowed(self) -> set[int] | None:
