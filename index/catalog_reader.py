@@ -162,6 +162,64 @@ class CatalogReader:
             out.update(self.db.execute(sql, [model, *chunk]).fetchall())
         return out
 
+    # -- claim features ---------------------------------------------------------------------------
+    def has_features(self) -> bool:
+        """Whether this catalog has the claim-feature tables (an index written before them has not)."""
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claim_features'"
+        return self.db.execute(sql).fetchone() is not None
+
+    def features(self, pids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Stored claim features (``ClaimFeatures.to_dict()``) by passage id; ids without any are left out."""
+        if not self.has_features():
+            return {}
+        pids = [int(p) for p in pids]
+        out: dict[int, dict[str, Any]] = {}
+        for i in range(0, len(pids), 900):
+            chunk = pids[i : i + 900]
+            sql = f"SELECT passage_id, json FROM claim_features WHERE passage_id IN ({','.join('?' * len(chunk))})"
+            out.update((pid, json.loads(js)) for pid, js in self.db.execute(sql, chunk))
+        return out
+
+    def feature_pids(
+        self,
+        speaker: str | None = None,
+        mode: str | None = None,
+        entities: dict[str, list[str]] | None = None,
+        checkworthy: float | None = None,
+    ) -> set[int]:
+        """Visible passage ids whose claim features match every condition given.
+
+        Args:
+            speaker: Case-insensitive substring of the speaker's name (``Putin`` matches ``Vladimir Putin``).
+            mode: ``quote``, ``reported`` or ``assertion``.
+            entities: ``{class: [canonical names]}`` (class ``any``, ``place``, ``weapon``, ``person``,
+                ``org``, ``nationality``); each name must be present (case-insensitive, whole name).
+            checkworthy: Minimum check-worthiness in [0, 1].
+        """
+        where, args = [visible("p", self.gen)], []
+        if speaker:
+            where.append("f.speaker LIKE ? ESCAPE '\\'")
+            args.append("%" + speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if mode:
+            where.append("f.mode = ?")
+            args.append(mode)
+        if checkworthy is not None:
+            where.append("f.checkworthy >= ?")
+            args.append(float(checkworthy))
+        for cls, names in (entities or {}).items():
+            for name in names:
+                sub = "SELECT passage_id FROM passage_entities e WHERE e.canonical = ? COLLATE NOCASE"
+                args.append(name)
+                if cls != "any":
+                    sub += " AND e.class = ?"
+                    args.append(cls)
+                where.append(f"p.pid IN ({sub})")
+        sql = (
+            "SELECT p.pid FROM passages p JOIN claim_features f ON f.passage_id = p.pid WHERE "
+            + " AND ".join(where)
+        )
+        return {r[0] for r in self.db.execute(sql, args)}
+
     # -- stats ----------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         g = self.gen
