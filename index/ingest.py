@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.errors import ClaimsError, InputFormatError
 from index import extraction
+from index.errors import ClaimsError, InputFormatError
 from index.extraction import Beside, checkworthy_applies, score_checkworthy
 from index.faults import checkpoint
 from index.lexical import passage_doc

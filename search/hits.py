@@ -40,7 +40,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
 FEATURE_FIELDS = ("speaker", "cue", "mode", "hedged", "entities", "numbers", "event_date", "checkworthy")
 
 

@@ -92,7 +92,7 @@ def claim_docs(searcher, conditions: dict) -> set[int]:
             f"version): add them with `claims reindex --index {searcher.dir}`, then filter"
         )
     pids = np.fromiter(searcher.catalog.feature_pids(**conditions), np.int64)
-    searcher.ix  # opens Whoosh and its passage-id column
+    _ = searcher.ix  # opens Whoosh and its passage-id column
     col = np.asarray(searcher._pid_col, dtype=np.int64)
     return set(np.flatnonzero(np.isin(col, pids)).tolist())
 
