@@ -271,3 +271,34 @@ def test_no_extract_then_reindex_adds_the_same_features(tmp_path, cli, sample_in
         fa = [f for _, f in sorted(_stored(a).items())]
         fb = [f for _, f in sorted(_stored(b).items())]
         assert fa == fb and fa
+
+
+def test_a_batch_rolled_back_takes_its_features_with_it(tmp_path):
+    from index.errors import InputFormatError
+    from index.ingest import ingest
+    from search.searcher import Searcher
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "a.txt").write_bytes((SAMPLES / "01_kinzhal_kaliningrad.txt").read_bytes())
+    (second / "b.txt").write_bytes((SAMPLES / "04_patriot_kinzhal_dispute.txt").read_bytes())
+    (second / "z.jsonl").write_text("{not json\n")
+    index = tmp_path / "index"
+    ingest(index, [first])
+    # chunk=1: b.txt is applied (features written) before z.jsonl aborts the --strict batch
+    with pytest.raises(InputFormatError):
+        ingest(index, [second], strict=True, chunk=1)
+    ingest(index, [first])  # the next writer recovers
+    db = sqlite3.connect(index / "catalog.sqlite")
+    orphans = db.execute(
+        "SELECT count(*) FROM claim_features WHERE passage_id NOT IN (SELECT pid FROM passages)"
+    ).fetchone()[0]
+    entity_orphans = db.execute(
+        "SELECT count(*) FROM passage_entities WHERE passage_id NOT IN (SELECT pid FROM passages)"
+    ).fetchone()[0]
+    stored = db.execute("SELECT count(*) FROM claim_features").fetchone()[0]
+    db.close()
+    with Searcher(index) as s:
+        assert orphans == entity_orphans == 0
+        assert stored == s.manifest.counts["claim_features"] == s.manifest.counts["passages"] > 0
