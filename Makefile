@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE = 1
 $(BIN)/claims: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev]' $(if $(filter demo,$(MAKECMDGOALS)),,-e '.[ray]')
 	touch $@
 
 setup: $(BIN)/claims

@@ -383,10 +383,35 @@ def ingest(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     no_extract: NoExtractOpt = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run on Ray: 'local' (start a cluster here with --workers CPUs), 'auto' or HOST:PORT "
+            "(a running cluster). Needs pip install 'claims[ray]'.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="With --ray: embedding actors (default 2).")
+    ] = None,
 ) -> None:
     """Split articles into claim-sized passages and index them (incremental; one atomic batch)."""
-    from index.ingest import ingest as run_ingest
     from index.sources import FieldMap
+
+    if workers is not None and ray is None:
+        _fail("--workers needs --ray (e.g. --ray local --workers 2)")
+    if ray is not None:
+        # checked before anything heavy loads: the options, then that Ray is there at all
+        from functools import partial
+
+        from index.ray_ingest import ingest_ray, require_ray, validate_workers
+
+        validate_workers(2 if workers is None else workers)
+        require_ray()
+        run_ingest = partial(ingest_ray, address=ray, workers=2 if workers is None else workers)
+    else:
+        from index.ingest import ingest as run_ingest
 
     fields = FieldMap(
         id=id_field, text=text_field, title=title_field, date=date_field, source=source_field, url=url_field
@@ -402,7 +427,8 @@ def ingest(
             wait=not no_wait,
             progress=progress,
             embed_fields=embed_field or (),
-            extract=not no_extract,
+            # --ray drives plan/apply without the extraction stage: `claims reindex` adds the features
+            **({} if ray is not None else {"extract": not no_extract}),
         )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -929,6 +955,51 @@ def repair(index: IndexOpt = DEFAULT_INDEX, quiet: QuietOpt = False) -> None:
     r = run_repair(index)
     if not quiet:
         err.print(f"repaired: {r['passages']} passages re-indexed from the catalog ({r['seconds']:.1f}s)")
+
+
+@app.command()
+@guarded
+def serve(
+    index: IndexOpt = DEFAULT_INDEX,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; not loopback needs --token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8750,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar="CLAIMS_TOKEN", help="Require this token on every request (env CLAIMS_TOKEN)."
+        ),
+    ] = None,
+    allow_ingest: Annotated[
+        bool, typer.Option("--allow-ingest", help="Enable POST /api/ingest (off: read-only).")
+    ] = False,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Seconds a query may take (503 past it).")
+    ] = 10.0,
+    model: ModelOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Serve the index over HTTP: search pages and a JSON API (read-only by default)."""
+    from index.manifest import read_manifest
+    from search.serve import check_bind
+
+    check_bind(host, token)
+    read_manifest(index)  # a missing or damaged index fails here, in one line
+    import uvicorn
+
+    from search.serve import create_app
+
+    ingest = None
+    if allow_ingest:
+        from index.ingest import ingest
+
+    web = create_app(index, model=model, token=token, ingest=ingest, time_limit=time_limit)
+    if not quiet:
+        err.print(
+            f"serving {index} on http://{host}:{port}/ (API docs: /docs; Ctrl-C stops)", highlight=False
+        )
+    uvicorn.run(web, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
 
 
 @app.command(name="eval")

@@ -9,6 +9,7 @@ folder. Vectors are L2-normalised float32, so inner product is cosine.
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from index.errors import ClaimsError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _ALIASES = {None, "", "default", "all-MiniLM-L6-v2", DEFAULT_MODEL}
+# One model call at a time per process: the loaded model is shared (``_load`` is cached by path) and a
+# Hugging Face fast tokenizer raises "Already borrowed" when two threads use it at once; the torch thread
+# count ``encode_query`` sets is process-wide too (``claims serve`` answers queries from many threads).
+_MODEL_LOCK = threading.RLock()
 
 
 def resolve_model(model: str | None = None) -> tuple[str, str]:
@@ -78,27 +83,29 @@ class Embedder:
         """Encode ``texts`` (sentence-transformers sorts each call's texts by length to limit padding)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vecs = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with _MODEL_LOCK:
+            vecs = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (cached). Run with one torch thread: for a single short text, two threads
         cost more than they save on busy cores (19x slower under load, ~20 % faster when idle;
-        bench/query_semantic.py); batch ingest keeps its threads."""
+        bench/query_semantic.py); batch ingest keeps its threads. Thread-safe (``_MODEL_LOCK``)."""
         import torch
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return _cached_query(self, text)
-        finally:
-            torch.set_num_threads(threads)
+        with _MODEL_LOCK:  # set, encode and restore as one step: no other thread sees the 1
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return _cached_query(self, text)
+            finally:
+                torch.set_num_threads(threads)
 
 
 @lru_cache(maxsize=512)

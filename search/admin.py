@@ -29,7 +29,8 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
         st = cat.stats()
     finally:
         cat.close()
-    ix, searcher = open_lexical_readonly(Path(index_dir) / m.lexical_dir)
+    _, searcher = open_lexical_readonly(Path(index_dir) / m.lexical_dir)
+    schema = searcher.schema  # not ix.schema: it re-reads the newest TOC, which a commit may delete
     searcher.close()
     core = {"passage_id", "pid", "gen", "source_id"}
     st.update(
@@ -40,7 +41,7 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
         generation=m.generation,
         vectors_kind=m.vectors_kind,
         updated=m.updated,
-        fields=sorted(n for n in ix.schema.names() if n not in core and not n.endswith("*")),
+        fields=sorted(n for n in schema.names() if n not in core and not n.endswith("*")),
         metadata_fields=m.metadata_fields,
         bytes={
             "catalog": sum(_size(Path(index_dir) / f"{CATALOG}{s}") for s in ("", "-wal", "-shm")),

@@ -47,7 +47,7 @@ class FilterPlan:
         if self.filters is not None and self._whoosh is None:
             s = self.searcher
             # a Whoosh query, a set of docnums (the query's field clauses), or None
-            fq = self.filters.whoosh_filter(s.whoosh, s.ix.schema, s.manifest.metadata_fields)
+            fq = self.filters.whoosh_filter(s.whoosh, s.schema, s.manifest.metadata_fields)
             if self.claim_docs is not None:
                 if fq is None:
                     fq = self.claim_docs

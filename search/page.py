@@ -98,7 +98,7 @@ def assemble(
             "depth": depth,
             "min_similarity": semantic_floor(opts) if vector is not None else None,
             "threshold": opts.threshold,
-            "filter": opts.filters.describe(searcher.ix.schema, searcher.manifest.metadata_fields)
+            "filter": opts.filters.describe(searcher.schema, searcher.manifest.metadata_fields)
             if opts.filters
             else None,
             "candidates": {leg: len(run) for leg, run in runs.items()},

@@ -170,6 +170,13 @@ class Searcher:
 
     # -- legs ----------------------------------------------------------------------------------
     @property
+    def schema(self):
+        """The Whoosh schema of the opened searcher. Never ``ix.schema``: Whoosh's ``FileIndex.schema``
+        re-reads the newest table of contents on every access, a file a concurrent commit may have
+        just deleted (FileNotFoundError mid-query, seen under concurrent ingest), and it costs a read."""
+        return self.whoosh.schema
+
+    @property
     def whoosh(self):
         """One Whoosh searcher for this Searcher's lifetime (opening one per query costs more than the query)."""
         _ = self.ix  # the searcher is opened with the index
@@ -240,7 +247,7 @@ class Searcher:
         if opts.mode != "semantic" or (
             not opts.literal and has_clauses(text, field_names(build_schema(), meta))
         ):  # semantic mode looks for field clauses without opening the keyword store
-            parsed = analyze_query(text, self.ix.schema, opts.literal, meta)
+            parsed = analyze_query(text, self.schema, opts.literal, meta)
             # field clauses filter every leg, as --source does (search.clauses); ``opts`` is a copy
             opts.filters = opts.filters.restricted(parsed.restriction)
             words = parsed.words

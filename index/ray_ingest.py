@@ -1,0 +1,365 @@
+"""``claims ingest --ray``: the pure stages on a Ray cluster, the one writer in the driver.
+
+What runs where:
+
+* **Ray Data** (``map_batches``, one file per batch, ``PLAN_CPUS`` of a CPU each): files -> articles
+  (``index.sources.read_file``) -> planned articles (``index.ingest.plan``: passages, offsets, text
+  hashes). Rows come back to the driver in input order (``preserve_order``), so "the last record of an
+  id wins" means the same as in a local ingest.
+* **An actor pool** of ``workers`` embedding actors (``_EmbedActor``: the model is loaded once per
+  actor), restarted by Ray if one dies (``max_restarts``) with its calls retried (``max_task_retries``).
+* **The driver** (this process) holds the index lock and does everything that touches the index: the
+  batched unchanged check by content hash, the embedding-cache lookup, and ``index.ingest.apply`` and
+  the periodic commits of ``IndexWriter``, exactly as a local ingest. Only text hashes that are neither
+  in the cache nor already sent are sent to an actor, so no text is embedded twice across workers;
+  fresh vectors are cached (committed) before ``apply`` uses them, so a crash costs no embedding twice.
+
+Files are read by the Ray workers: on a multi-node cluster the paths must be on storage every node
+sees. ``import ray`` happens only here and only when ``--ray`` is given (``require_ray``).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import time
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import ClaimsError, InputFormatError
+from index.ingest import (
+    COMMIT_ARTICLES,
+    COMMIT_SECONDS,
+    WINDOW,
+    IngestReport,
+    PlannedArticle,
+    Progress,
+    apply,
+    plan,
+)
+from index.records import FieldMap, Problem
+from index.sources import iter_files, read_file
+from index.writer import Batch, IndexWriter
+
+INSTALL_HINT = "--ray needs Ray: pip install 'claims[ray]'"
+PLAN_CPUS = 0.25  # a plan task is cheap next to embedding: it must never wait for the actors' CPUs
+ROWS_PER_BLOB = 64  # planned articles pickled together in one Ray Data row
+MAX_RESTARTS = 3  # an embedding actor that dies is restarted this many times; its calls are retried
+
+
+class RayMissingError(ClaimsError):
+    """``--ray`` was given but Ray is not installed."""
+
+
+def require_ray():
+    """Import Ray, or raise ``RayMissingError`` naming ``pip install 'claims[ray]'``."""
+    try:
+        import ray
+        import ray.data  # noqa: F401 - the [data] extra
+    except ImportError:
+        raise RayMissingError(INSTALL_HINT) from None
+    return ray
+
+
+def validate_workers(workers: int) -> int:
+    """``workers`` (embedding actors) must be at least 1: raises ``ClaimsError`` otherwise."""
+    if workers < 1:
+        raise ClaimsError(f"--workers {workers}: must be at least 1")
+    return workers
+
+
+def connect(ray, address: str, workers: int) -> bool:
+    """Join a cluster: ``local`` starts one in this process with ``num_cpus=workers`` (unless Ray is
+    already initialised here, e.g. by a test), ``auto`` or ``HOST:PORT`` connects to a running one.
+
+    Returns:
+        True when this call started Ray (the caller shuts it down).
+    """
+    if ray.is_initialized():
+        return False
+    import logging
+
+    for name in ("ray", "ray.data"):  # Ray's INFO lines (dataset plans, timings) are not ours to print
+        logging.getLogger(name).setLevel(logging.WARNING)
+    kwargs = {"logging_level": logging.WARNING, "include_dashboard": False, "log_to_driver": False}
+    try:
+        if address == "local":
+            ray.init(num_cpus=workers, **kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+    except ConnectionError as e:
+        raise ClaimsError(
+            f"--ray {address}: cannot connect to a Ray cluster ({e}); start one with `ray start --head` "
+            "or use --ray local"
+        ) from None
+    return True
+
+
+class _EmbedActor:
+    """One embedding worker: the model loads once, on the first call, and stays loaded."""
+
+    def __init__(self, model_path: str):
+        from index.embed import Embedder
+
+        self.embedder = Embedder(model_path)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.encode(texts)
+
+
+def _read_plan(batch: dict, fields: FieldMap, source: str | None, embed_fields: list[str]) -> dict:
+    """Ray Data ``map_batches`` function: file paths -> pickled lists of ``PlannedArticle`` / ``Problem``."""
+    blobs = []
+    for path in batch["path"]:
+        items: list = []
+        for item in read_file(Path(str(path)), fields, source):
+            items.append(item if isinstance(item, Problem) else plan([item], embed_fields)[0])
+            if len(items) >= ROWS_PER_BLOB:
+                blobs.append(pickle.dumps(items))
+                items = []
+        if items:
+            blobs.append(pickle.dumps(items))
+    return {"blob": np.array(blobs, dtype=object)}
+
+
+def _planned(
+    ray, paths: list[str], fields: FieldMap, source: str | None, embed_fields: list[str]
+) -> Iterator[PlannedArticle | Problem]:
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    ds = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=max(1, len(paths)))
+    ds = ds.map_batches(
+        _read_plan,
+        batch_size=1,
+        num_cpus=PLAN_CPUS,
+        fn_kwargs={"fields": fields, "source": source, "embed_fields": list(embed_fields)},
+    )
+    for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
+        for blob in batch["blob"]:
+            yield from pickle.loads(blob)
+
+
+def ingest_ray(
+    index_dir: Path,
+    paths: Sequence[str | Path],
+    address: str = "local",
+    workers: int = 2,
+    fields: FieldMap = FieldMap(),
+    source: str | None = None,
+    model: str | None = None,
+    strict: bool = False,
+    wait: bool = True,
+    progress: Progress | None = None,
+    chunk: int = 512,
+    embed_fields: Sequence[str] = (),
+    commit_articles: int = COMMIT_ARTICLES,
+    commit_seconds: float = COMMIT_SECONDS,
+) -> IngestReport:
+    """``index.ingest.ingest`` on Ray: same arguments, same report, same index (see the module doc).
+
+    Args:
+        address: ``local`` (start a cluster here with ``workers`` CPUs), ``auto`` or ``HOST:PORT``.
+        workers: Embedding actors (each loads the model once).
+        chunk: Texts gathered before they are sent to the actors (split evenly among them).
+
+    Progress events are those of a local ingest (no ``file`` events) plus ``workers`` (``actors``:
+    the actor handles, e.g. for a test that kills one).
+
+    Raises:
+        RayMissingError: Ray is not installed. ``ClaimsError``: bad ``workers``, no cluster at
+        ``address``, nothing ingested. ``InputFormatError``: with ``strict``, on the first bad record.
+    """
+    validate_workers(workers)
+    ray = require_ray()
+    progress = progress or (lambda *a, **k: None)
+    report = IngestReport()
+    t0 = time.perf_counter()
+    files = list(iter_files(paths))
+    command = "ingest --ray " + " ".join(str(p) for p in paths)
+    started = connect(ray, address, workers)
+    try:
+        with IndexWriter(
+            index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
+        ) as writer:
+            run = _RayRun(ray, writer, command, embed_fields, report, progress, chunk, workers)
+            if strict:  # --strict promises all or nothing: one commit at the end
+                run.every = (math.inf, math.inf)
+            else:
+                run.every = (commit_articles, commit_seconds)
+            try:
+                problems = [f for f in files if isinstance(f, Problem)]
+                todo = [str(f) for f in files if not isinstance(f, Problem)]
+                stream = _planned(ray, todo, fields, source, run.batch.embed_fields) if todo else iter(())
+                for item in chain(problems, stream):
+                    if isinstance(item, Problem):
+                        run.problem(item, strict)
+                    else:
+                        run.offer(item)
+                run.flush()
+                if report.ingested == 0:
+                    raise ClaimsError(
+                        f"nothing could be ingested from {', '.join(map(str, paths)) or 'the input'} "
+                        f"({report.failed} bad input{'s' if report.failed != 1 else ''}): see the lines above"
+                    )
+                report.seconds = round(time.perf_counter() - t0, 3)
+                run.commit(final=True)
+                report.generation = writer.gen
+            except BaseException:
+                run.batch.abort()
+                raise
+            finally:
+                run.close()
+    finally:
+        if started:
+            ray.shutdown()
+    return report
+
+
+class _RayRun:
+    """The driver's side: windows of planned articles -> unchanged check -> cache lookup -> actors ->
+    cache -> ``apply`` in order -> periodic commits (the local ``_Run``'s rules, embedding remote)."""
+
+    def __init__(self, ray, writer: IndexWriter, command, embed_fields, report, progress, chunk, workers):
+        self.ray, self.w, self.command, self.report, self.progress = ray, writer, command, report, progress
+        self.chunk = max(1, chunk)
+        self.embed_fields = embed_fields
+        self.every = (COMMIT_ARTICLES, COMMIT_SECONDS)
+        self.batch = self._begin()
+        self.model = writer.embedder.name
+        actor = ray.remote(num_cpus=self._actor_cpus(workers), max_restarts=MAX_RESTARTS)(_EmbedActor)
+        self.actors = [
+            actor.options(max_task_retries=MAX_RESTARTS).remote(writer.embedder.path) for _ in range(workers)
+        ]
+        progress("workers", n=workers, actors=list(self.actors))
+        self.turn = 0
+        self.window: dict[str, PlannedArticle] = {}
+        self.group: list[PlannedArticle] = []  # checked, not yet sent
+        self.need: dict[str, str] = {}  # text hash -> text of the group
+        # sent, in order: (planned articles, texts they need, hashes sent, their futures)
+        self.inflight: deque[tuple[list[PlannedArticle], int, list[list[str]], list]] = deque()
+        self.open_ids: Counter = Counter()  # ids in the group or in flight
+        self.sent: set[str] = set()  # hashes in flight
+        self.seen: set[str] = set()
+        self.since = (0, time.monotonic())
+        self.applied = 0
+
+    def _actor_cpus(self, workers: int) -> float:
+        """One CPU per actor, less a share so that plan tasks (``PLAN_CPUS``) always find room."""
+        total = float(self.ray.cluster_resources().get("CPU", workers))
+        return max(0.1, min(1.0, (total - PLAN_CPUS) / workers))
+
+    def _begin(self) -> Batch:
+        batch = self.w.begin(self.command)
+        batch.add_embed_fields(self.embed_fields)
+        return batch
+
+    def problem(self, item: Problem, strict: bool) -> None:
+        self.w.catalog.log_problem(self.batch.gen, item)
+        self.report.problems.append(("warning: " if not item.fatal else "") + str(item))
+        self.progress("problem", problem=item)
+        if item.fatal:
+            self.report.failed += 1
+            if strict:
+                raise InputFormatError(item.origin, item.reason + " (--strict: nothing was ingested)")
+
+    def offer(self, item: PlannedArticle) -> None:
+        aid = item.article.article_id
+        if aid in self.window:
+            self.report.repeats += 1
+            del self.window[aid]  # the later record wins (and goes to the end)
+        self.window[aid] = item
+        if len(self.window) >= max(1, min(WINDOW, self.chunk // 8)):
+            self._check()
+
+    def _check(self) -> None:
+        """The batched unchanged check of the window (one query), as ``index.ingest._Run``."""
+        if not self.window:
+            return
+        current = self.w.catalog.current_articles(list(self.window), self.batch.gen)
+        for aid, item in self.window.items():
+            live = current.get(aid)
+            if live and live[1] == item.content_hash and not self.open_ids[aid]:
+                if aid in self.seen:
+                    self.report.repeats += 1
+                else:
+                    self.report.unchanged += 1
+                    self.seen.add(aid)
+                self.progress("articles", n=1)
+            else:
+                self.group.append(item)
+                self.open_ids[aid] += 1
+                self.need.update(item.texts())
+        self.window.clear()
+        if len(self.need) >= self.chunk:
+            self._send()
+
+    def _send(self) -> None:
+        """Send the group's texts that are neither cached nor in flight to the actors, split evenly."""
+        if not self.group:
+            return
+        fresh = [h for h in self.need if h not in self.sent]
+        cached = self.w.catalog.vectors(self.model, fresh) if fresh else {}
+        todo = [h for h in fresh if h not in cached]
+        pieces: list[list[str]] = []
+        refs = []
+        if todo:
+            size = math.ceil(len(todo) / len(self.actors))
+            for i in range(0, len(todo), size):
+                part = todo[i : i + size]
+                pieces.append(part)
+                refs.append(
+                    self.actors[self.turn % len(self.actors)].encode.remote([self.need[h] for h in part])
+                )
+                self.turn += 1
+            self.sent.update(todo)
+        self.inflight.append((self.group, len(self.need), pieces, refs))
+        self.group, self.need = [], {}
+        while len(self.inflight) > 2 * len(self.actors):
+            self._apply_oldest()
+
+    def _apply_oldest(self) -> None:
+        group, needed, pieces, refs = self.inflight.popleft()
+        vectors: dict[str, bytes] = {}
+        for part, vecs in zip(pieces, self.ray.get(refs) if refs else [], strict=True):
+            fresh = [(h, v.tobytes()) for h, v in zip(part, np.asarray(vecs, dtype=np.float32), strict=True)]
+            self.w.catalog.put_vectors(self.model, fresh)  # cached (committed) before it is used
+            vectors.update(fresh)
+            self.sent.difference_update(part)
+        self.report.embedded += len(vectors)
+        self.report.cached_vectors += needed - len(vectors)
+        apply(self.w, self.batch, group, vectors, self.report, self.seen, self.progress)
+        for item in group:
+            self.open_ids[item.article.article_id] -= 1
+        self.applied += len(group)
+        n, t = self.since
+        if self.applied - n >= self.every[0] or time.monotonic() - t >= self.every[1]:
+            self.commit()
+
+    def flush(self) -> None:
+        self._check()
+        self._send()
+        while self.inflight:
+            self._apply_oldest()
+
+    def commit(self, final: bool = False) -> None:
+        """Commit the batch if it changed anything (else abort it: no empty generation)."""
+        r = self.report
+        if self.w.catalog.changed(self.batch.gen):
+            self.batch.commit(r.to_dict())
+            r.commits += 1
+            self.progress("commit", generation=self.w.gen)
+        else:
+            self.batch.abort()
+        self.since = (self.applied, time.monotonic())
+        if not final:
+            self.batch = self._begin()
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.actors = []
