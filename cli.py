@@ -74,6 +74,34 @@ SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only thes
 WhereOpt = Annotated[
     list[str] | None, typer.Option("--where", help="Metadata filter FIELD=VALUE (repeatable, all must hold).")
 ]
+NoExtractOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-extract", help="Skip claim intelligence (speaker, entities...): faster; filters need it."
+    ),
+]
+SpeakerOpt = Annotated[
+    str | None,
+    typer.Option("--speaker", help="Only claims by this speaker (case-insensitive part of the name)."),
+]
+ClaimModeOpt = Annotated[
+    str | None, typer.Option("--claim-mode", help="Only claims made as: quote, reported or assertion.")
+]
+EntityOpt = Annotated[
+    list[str] | None,
+    typer.Option("--entity", help="Only passages naming this entity (repeatable, all must hold)."),
+]
+PlaceOpt = Annotated[
+    list[str] | None, typer.Option("--place", help="Only passages naming this place (repeatable).")
+]
+WeaponOpt = Annotated[
+    list[str] | None,
+    typer.Option("--weapon", help="Only passages naming this weapon system or unit (repeatable)."),
+]
+CheckworthyOpt = Annotated[
+    float | None,
+    typer.Option("--checkworthy", help="Only passages with check-worthiness at least this (0..1)."),
+]
 LiteralOpt = Annotated[
     bool, typer.Option("--literal", help="No query syntax: every character is plain text.")
 ]
@@ -231,6 +259,12 @@ def _options(**kw) -> Any:
         until=kw.pop("until", None),
         sources=list(kw.pop("source", None) or []),
         where=Filters.parse_where(list(kw.pop("where", None) or [])),
+        speaker=kw.pop("speaker", None),
+        claim_mode=kw.pop("claim_mode", None),
+        entities=list(kw.pop("entity", None) or []),
+        places=list(kw.pop("place", None) or []),
+        weapons=list(kw.pop("weapon", None) or []),
+        checkworthy=kw.pop("checkworthy", None),
     )
     group = kw.pop("group_by", None)
     kw = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in kw.items()}
@@ -247,6 +281,7 @@ def _pick(values: dict[str, Any]) -> dict[str, Any]:
     import dataclasses
 
     fields = {f.name for f in dataclasses.fields(so.SearchOptions)} | {"since", "until", "source", "where"}
+    fields |= {"speaker", "claim_mode", "entity", "place", "weapon", "checkworthy"}
     return {k: v for k, v in values.items() if k in fields}
 
 
@@ -347,6 +382,7 @@ def ingest(
     ] = False,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
+    no_extract: NoExtractOpt = False,
     ray: Annotated[
         str | None,
         typer.Option(
@@ -391,6 +427,8 @@ def ingest(
             wait=not no_wait,
             progress=progress,
             embed_fields=embed_field or (),
+            # --ray drives plan/apply without the extraction stage: `claims reindex` adds the features
+            **({} if ray is not None else {"extract": not no_extract}),
         )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -507,6 +545,12 @@ def search(
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
+    speaker: SpeakerOpt = None,
+    claim_mode: ClaimModeOpt = None,
+    entity: EntityOpt = None,
+    place: PlaceOpt = None,
+    weapon: WeaponOpt = None,
+    checkworthy: CheckworthyOpt = None,
     literal: LiteralOpt = False,
     operator: OperatorOpt = D.operator,
     clean: CleanOpt = D.clean,
@@ -585,6 +629,12 @@ def similar(
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
+    speaker: SpeakerOpt = None,
+    claim_mode: ClaimModeOpt = None,
+    entity: EntityOpt = None,
+    place: PlaceOpt = None,
+    weapon: WeaponOpt = None,
+    checkworthy: CheckworthyOpt = None,
     operator: OperatorOpt = S.operator,
     clean: CleanOpt = S.clean,
     around: AroundOpt = S.around,
@@ -645,6 +695,12 @@ def export(
     until: UntilOpt = None,
     source: SourceOpt = None,
     where: WhereOpt = None,
+    speaker: SpeakerOpt = None,
+    claim_mode: ClaimModeOpt = None,
+    entity: EntityOpt = None,
+    place: PlaceOpt = None,
+    weapon: WeaponOpt = None,
+    checkworthy: CheckworthyOpt = None,
     literal: LiteralOpt = False,
     operator: OperatorOpt = D.operator,
     around: AroundOpt = D.around,
@@ -699,6 +755,97 @@ def show(
     for n in row["neighbours"]:
         if n["ordinal"] > row["ordinal"]:
             out.print(f"[dim]{escape(n['text'])}[/]", highlight=False)
+    for label, value in _claim_lines(row):
+        out.print(f"[bold]{label}[/] {escape(value)}", highlight=False)
+
+
+def _claim_lines(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """The claim features of a ``show`` row as (label, text) lines; none when it has no features."""
+    if row.get("mode") is None:
+        return []
+    sp, cue, ev = row.get("speaker"), row.get("cue"), row.get("event_date")
+    who = "the outlet (assertion)" if sp is None else (sp.get("name") or sp["text"])
+    lines = [
+        (
+            "claim:",
+            f"{row['mode']}{' (hedged)' if row.get('hedged') else ''} by {who}"
+            + (f", cue {cue['text']!r}" if cue else ""),
+        ),
+    ]
+    if ev:
+        when = (
+            ev["date_start"]
+            if ev["date_start"] == ev["date_end"]
+            else f"{ev['date_start']}..{ev['date_end']}"
+        )
+        lines.append(("event date:", f"{when} ({ev['text']!r})"))
+    if row.get("entities"):
+        names = dict.fromkeys(f"{e['canonical']} ({e['label']})" for e in row["entities"])
+        lines.append(("entities:", ", ".join(names)))
+    if row.get("numbers"):
+        nums = [
+            f"{n['value']:g}{' ' + n['unit'] if n.get('unit') else ''} ({n['text']!r})"
+            for n in row["numbers"]
+        ]
+        lines.append(("numbers:", ", ".join(nums)))
+    if row.get("checkworthy") is not None:
+        lines.append(("check-worthiness:", f"{row['checkworthy']:.2f}"))
+    return lines
+
+
+@app.command()
+@guarded
+def facets(
+    query: Annotated[str, typer.Argument(help="Query, as for `claims search`.")],
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="Facets, comma-separated: speaker place weapon person org nationality mode source month.",
+        ),
+    ] = "speaker,place,weapon,source,month",
+    index: IndexOpt = DEFAULT_INDEX,
+    mode: Annotated[Mode, typer.Option("--mode", "-m", help="Which legs define the matches.")] = "keyword",
+    top: Annotated[int, typer.Option("--top", min=1, help="Values shown per facet.")] = 20,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    where: WhereOpt = None,
+    speaker: SpeakerOpt = None,
+    claim_mode: ClaimModeOpt = None,
+    entity: EntityOpt = None,
+    place: PlaceOpt = None,
+    weapon: WeaponOpt = None,
+    checkworthy: CheckworthyOpt = None,
+    literal: LiteralOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Counts of speakers, places, weapons, sources and months over ALL the passages a query matches."""
+    from search.facets import facets as run_facets
+    from search.facets import parse_by
+    from search.searcher import Searcher
+
+    names = parse_by(by)
+    opts = _options(**_pick(locals()), limit=0)
+    with Searcher(index, model=model) as s:
+        result = run_facets(s, query, opts, names, top=top)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        from rich.table import Table
+
+        out.print(f"{result.matches} matching passages", highlight=False)
+        for name, rows in result.counts.items():
+            table = Table(title=name, title_justify="left", show_header=False, box=None)
+            table.add_column("value")
+            table.add_column("passages", justify="right")
+            for value, n in rows:
+                table.add_row(escape(str(value)), str(n))
+            if result.more.get(name):
+                table.add_row(f"[dim](+{result.more[name]} more)[/]", "")
+            out.print(table)
+    raise typer.Exit(0 if result.matches else 1)
 
 
 @app.command()
@@ -764,12 +911,16 @@ def reindex(
     model: ModelOpt = None,
     embed_field: EmbedFieldOpt = None,
     quiet: QuietOpt = False,
+    no_extract: NoExtractOpt = False,
 ) -> None:
-    """Rebuild the Whoosh and FAISS stores from the catalog alone (optionally with another --model)."""
+    """Rebuild the Whoosh and FAISS stores from the catalog alone (optionally with another --model), and
+    extract every passage's claim features again."""
     from index.ingest import reindex as run_reindex
 
     with _progress(quiet) as progress:
-        r = run_reindex(index, model=model, progress=progress, embed_fields=embed_field or ())
+        r = run_reindex(
+            index, model=model, progress=progress, embed_fields=embed_field or (), extract=not no_extract
+        )
     if not quiet:
         err.print(f"reindexed {r['passages']} passages ({r['embedded']} embedded) in {r['seconds']:.1f}s")
 

@@ -55,6 +55,11 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=512, help="ingest's chunk (unique texts per encode call)")
     ap.add_argument("--repeat", type=int, default=1, help="repeat every timed step R times; medians reported")
     ap.add_argument("--no-chunked", action="store_true", help="skip the chunked bare-encode baseline")
+    ap.add_argument(
+        "--no-extract",
+        action="store_true",
+        help="ingest without the claim-intelligence stage (index.extraction), to measure its share",
+    )
     args = ap.parse_args()
     require_shared()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -82,6 +87,12 @@ def main() -> None:
     model = embedder.model
     load_s = time.perf_counter() - t
     model.encode([f"warm-up sentence number {i} about the war" for i in range(128)], batch_size=64)
+    if not args.no_extract:  # spaCy and the check-worthiness weights load once per process, like the model
+        from index.intel.checkworthy import load_model
+        from index.intel.pipeline import parse
+
+        parse(["Russia's Defense Ministry said on Thursday that three MiG-31 jets landed."])
+        load_model()
     loads_before = embed._load.cache_info()
     log(f"model loaded in {load_s:.1f} s; torch threads {torch.get_num_threads()}")
 
@@ -111,7 +122,9 @@ def main() -> None:
         # -- end to end ---------------------------------------------------------------------------
         shutil.rmtree(index_dir, ignore_errors=True)
         with Clock() as c:
-            report = ingest(index_dir, files, articles=stream(), chunk=args.chunk)
+            report = ingest(
+                index_dir, files, articles=stream(), chunk=args.chunk, extract=not args.no_extract
+            )
         e2e.append(c)
         log(
             f"[{r + 1}/{args.repeat}] ingest: {report.passages} passages in {c.wall:.1f} s (CPU {c.cpu:.1f} s)"

@@ -55,6 +55,16 @@ CREATE TABLE IF NOT EXISTS batches (
     gen INTEGER PRIMARY KEY, started REAL, finished REAL, status TEXT, command TEXT, stats TEXT
 );
 CREATE TABLE IF NOT EXISTS problems (gen INTEGER, origin TEXT, reason TEXT, fatal INTEGER);
+CREATE TABLE IF NOT EXISTS claim_features (
+    passage_id INTEGER PRIMARY KEY, json TEXT NOT NULL, speaker TEXT, mode TEXT, hedged INTEGER,
+    checkworthy REAL, event_date TEXT
+);
+CREATE INDEX IF NOT EXISTS claim_features_by_speaker ON claim_features(speaker COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS passage_entities (
+    passage_id INTEGER NOT NULL, label TEXT NOT NULL, canonical TEXT NOT NULL, class TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passage_entities_by_pid ON passage_entities(passage_id);
+CREATE INDEX IF NOT EXISTS passage_entities_by_name ON passage_entities(class, canonical COLLATE NOCASE);
 """
 
 
@@ -73,6 +83,11 @@ class CatalogWriter(CatalogReader):
         """Undo every write of generations after ``gen`` (an interrupted batch). Returns rows undone."""
         with self.db:
             n = 0
+            for table in ("claim_features", "passage_entities"):
+                self.db.execute(
+                    f"DELETE FROM {table} WHERE passage_id IN (SELECT pid FROM passages WHERE added_gen > ?)",
+                    (gen,),
+                )
             for table in ("passages", "articles"):
                 if table == "articles":
                     self.db.execute(
@@ -195,6 +210,34 @@ class CatalogWriter(CatalogReader):
         )
         return pids
 
+    def add_features(self, pids: list[int], features: list) -> None:
+        """Store claim features (``index.intel.ClaimFeatures``, one per passage id) and their entities,
+        replacing any stored for these ids (``reindex`` re-extracts). Keyed by passage id: they are
+        visible exactly when their passage is (uncommitted until ``commit``)."""
+        from index.extraction import entity_class
+
+        rows, ents = [], []
+        for pid, f in zip(pids, features, strict=True):
+            sp = f.speaker
+            speaker = (sp.name or sp.text) if sp is not None else None
+            day = f.event_date.date_start if f.event_date is not None else None
+            d = f.to_dict()
+            rows.append(
+                (pid, json.dumps(d, ensure_ascii=False), speaker, f.mode, int(f.hedged), f.checkworthy, day)
+            )
+            seen = set()
+            for e in f.entities:
+                key = (e.label, e.canonical)
+                if e.canonical and key not in seen:
+                    seen.add(key)
+                    ents.append((pid, e.label, e.canonical, entity_class(e.label)))
+        for i in range(0, len(pids), 900):
+            chunk = [int(p) for p in pids[i : i + 900]]
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"DELETE FROM passage_entities WHERE passage_id IN ({marks})", chunk)
+        self.db.executemany("INSERT OR REPLACE INTO claim_features VALUES (?,?,?,?,?,?,?)", rows)
+        self.db.executemany("INSERT INTO passage_entities VALUES (?,?,?,?)", ents)
+
     def put_vectors(self, model: str, items: list[tuple[str, bytes]]) -> None:
         """Cache embeddings (committed at once: a crash never costs an embedding twice)."""
         with self.db:
@@ -222,5 +265,10 @@ class CatalogWriter(CatalogReader):
             "passages": one(f"SELECT count(*) FROM passages p WHERE {visible('p', gen)}"),
             "dropped": one(
                 f"SELECT count(*) FROM dropped d JOIN articles a ON a.aid = d.aid WHERE {visible('a', gen)}"
+            ),
+            # passages with claim features: equal to "passages" when every passage has them
+            "claim_features": one(
+                "SELECT count(*) FROM passages p JOIN claim_features f ON f.passage_id = p.pid "
+                f"WHERE {visible('p', gen)}"
             ),
         }

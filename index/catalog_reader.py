@@ -162,6 +162,95 @@ class CatalogReader:
             out.update(self.db.execute(sql, [model, *chunk]).fetchall())
         return out
 
+    # -- claim features ---------------------------------------------------------------------------
+    def has_features(self) -> bool:
+        """Whether this catalog has the claim-feature tables (an index written before them has not)."""
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claim_features'"
+        return self.db.execute(sql).fetchone() is not None
+
+    def features(self, pids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Stored claim features (``ClaimFeatures.to_dict()``) by passage id; ids without any are left out."""
+        if not self.has_features():
+            return {}
+        pids = [int(p) for p in pids]
+        out: dict[int, dict[str, Any]] = {}
+        for i in range(0, len(pids), 900):
+            chunk = pids[i : i + 900]
+            sql = f"SELECT passage_id, json FROM claim_features WHERE passage_id IN ({','.join('?' * len(chunk))})"
+            out.update((pid, json.loads(js)) for pid, js in self.db.execute(sql, chunk))
+        return out
+
+    def feature_pids(
+        self,
+        speaker: str | None = None,
+        mode: str | None = None,
+        entities: dict[str, list[str]] | None = None,
+        checkworthy: float | None = None,
+    ) -> set[int]:
+        """Visible passage ids whose claim features match every condition given.
+
+        Args:
+            speaker: Case-insensitive substring of the speaker's name (``Putin`` matches ``Vladimir Putin``).
+            mode: ``quote``, ``reported`` or ``assertion``.
+            entities: ``{class: [canonical names]}`` (class ``any``, ``place``, ``weapon``, ``person``,
+                ``org``, ``nationality``); each name must be present (case-insensitive, whole name).
+            checkworthy: Minimum check-worthiness in [0, 1].
+        """
+        where, args = [visible("p", self.gen)], []
+        if speaker:
+            where.append("f.speaker LIKE ? ESCAPE '\\'")
+            args.append("%" + speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if mode:
+            where.append("f.mode = ?")
+            args.append(mode)
+        if checkworthy is not None:
+            where.append("f.checkworthy >= ?")
+            args.append(float(checkworthy))
+        for cls, names in (entities or {}).items():
+            for name in names:
+                sub = "SELECT passage_id FROM passage_entities e WHERE e.canonical = ? COLLATE NOCASE"
+                args.append(name)
+                if cls != "any":
+                    sub += " AND e.class = ?"
+                    args.append(cls)
+                where.append(f"p.pid IN ({sub})")
+        sql = (
+            "SELECT p.pid FROM passages p JOIN claim_features f ON f.passage_id = p.pid WHERE "
+            + " AND ".join(where)
+        )
+        return {r[0] for r in self.db.execute(sql, args)}
+
+    def facet_counts(self, pids: Iterable[int], by: str) -> dict[str, int]:
+        """``{value: passages}`` among the visible ``pids`` for facet ``by``: ``speaker``, ``mode``,
+        ``source``, ``month`` (``YYYY-MM`` of the article date) or an entity class (``place``,
+        ``weapon``, ``person``, ``org``, ``nationality``: canonical names). Passages without a value
+        are not counted; each passage counts once per value. 900 ids a query, summed."""
+        columns = {
+            "speaker": ("f.speaker", "JOIN claim_features f ON f.passage_id = p.pid"),
+            "mode": ("f.mode", "JOIN claim_features f ON f.passage_id = p.pid"),
+            "source": ("a.source", "JOIN articles a ON a.aid = p.aid"),
+            "month": ("substr(a.date, 1, 7)", "JOIN articles a ON a.aid = p.aid"),
+        }
+        if by in columns:
+            value, join = columns[by]
+            count, cond = "count(*)", ""
+        else:
+            value, join = "e.canonical", "JOIN passage_entities e ON e.passage_id = p.pid"
+            count, cond = "count(DISTINCT p.pid)", "AND e.class = ?"
+        if ("claim_features" in join or "passage_entities" in join) and not self.has_features():
+            return {}
+        ids = sorted({int(p) for p in pids})
+        out: dict[str, int] = {}
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            sql = (
+                f"SELECT {value}, {count} FROM passages p {join} WHERE p.pid IN ({','.join('?' * len(chunk))}) "
+                f"AND {visible('p', self.gen)} {cond} AND {value} IS NOT NULL AND {value} != '' GROUP BY 1"
+            )
+            for v, n in self.db.execute(sql, [*chunk, *([by] if cond else [])]):
+                out[v] = out.get(v, 0) + n
+        return out
+
     # -- stats ----------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         g = self.gen

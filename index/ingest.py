@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from index import extraction
 from index.errors import ClaimsError, InputFormatError
+from index.extraction import Beside, checkworthy_applies, score_checkworthy
 from index.faults import checkpoint
 from index.lexical import passage_doc
 from index.passages import split_article
@@ -90,6 +92,8 @@ class PlannedArticle:
         dropped: Its boilerplate spans.
         hashes: ``text_hash`` of each passage, the keys of their vectors.
         fields: Embedded article fields as ``(field number, text, text hash)`` (``--embed-field``).
+        features: One ``index.intel.ClaimFeatures`` per passage (``index.extraction``), or None: not
+            extracted (``--no-extract``); ``apply`` stores them and scores their check-worthiness.
     """
 
     article: Article
@@ -98,6 +102,7 @@ class PlannedArticle:
     dropped: list[Dropped]
     hashes: list[str]
     fields: list[tuple[int, str, str]]
+    features: list | None = None
 
     def texts(self) -> dict[str, str]:
         """``{text hash: text}`` of everything of this article that needs a vector."""
@@ -193,7 +198,13 @@ def apply(
                 passage_doc(pid, batch.gen, p, a, context)
                 for pid, p in zip(ids, item.passages[i : i + step], strict=True)
             ]
-            batch.add_passages(ids, docs, vectors_for(w, vectors, hashes, dim))
+            matrix = vectors_for(w, vectors, hashes, dim)
+            batch.add_passages(ids, docs, matrix)
+            if item.features is not None:  # claim features of the slice, check-worthiness from its vectors
+                feats = item.features[i : i + step]
+                if checkworthy_applies(w.embedder.name):
+                    score_checkworthy(feats, [p.text for p in item.passages[i : i + step]], matrix)
+                w.catalog.add_features(ids, feats)
         if pids and item.fields:
             field_vectors = vectors_for(w, vectors, [h for _, _, h in item.fields], dim)
             batch.add_field_vectors(pids[0], [no for no, _, _ in item.fields], field_vectors)
@@ -220,6 +231,7 @@ def ingest(
     embed_fields: Sequence[str] = (),
     commit_articles: int = COMMIT_ARTICLES,
     commit_seconds: float = COMMIT_SECONDS,
+    extract: bool | None = None,
 ) -> IngestReport:
     """Ingest files (or already-read ``articles``) into the index at ``index_dir``.
 
@@ -232,7 +244,9 @@ def ingest(
     ``commit_articles`` articles or ``commit_seconds`` seconds commits a generation at each such
     interval (each commit atomic; a kill loses at most the interval in progress); an unchanged
     re-ingest commits nothing. With ``strict`` the run commits once, at the end: the first bad record
-    aborts it and nothing changes.
+    aborts it and nothing changes. With ``extract`` (None: ``index.extraction.DEFAULT``, on) each window's passages go through
+    the claim-intelligence stage (``index.extraction``) in a thread beside their embedding, and the
+    features are stored with the passages; ``extract=False`` skips it (``claims reindex`` adds them).
 
     Raises:
         InputFormatError: with ``strict``, on the first bad record.
@@ -247,6 +261,7 @@ def ingest(
         index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
     ) as writer:
         run = _Run(writer, command, embed_fields, report, progress, chunk)
+        run.beside = Beside() if extraction.enabled(extract) else None
         # --strict promises all or nothing: one commit at the end.
         run.every = (commit_articles, commit_seconds) if not strict else (float("inf"), float("inf"))
         try:
@@ -275,6 +290,9 @@ def ingest(
         except BaseException:
             run.batch.abort()
             raise
+        finally:
+            if run.beside is not None:
+                run.beside.close()
     return report
 
 
@@ -330,6 +348,7 @@ class _Run:
         self.every = (COMMIT_ARTICLES, COMMIT_SECONDS)
         self.since = (0, time.monotonic())  # articles applied and time at the last commit
         self.applied = 0
+        self.beside: Beside | None = None
 
     def _begin(self) -> Batch:
         batch = self.w.begin(self.command)
@@ -375,7 +394,15 @@ class _Run:
             return
         keep = len(self.need) <= SPILL * self.chunk
         on_chunk = None if keep else lambda done, total: self.progress("embedding", done=done, total=total)
+        extracting = None
+        if self.beside is not None:  # claim features in a thread while the window is embedded
+            extracting = self.beside.submit(
+                [(i.passages, i.article.text, i.article.date) for i in self.pending]
+            )
         vectors, embedded = embed_cached(self.w, self.need, self.chunk, keep=keep, on_chunk=on_chunk)
+        if extracting is not None:
+            for item, feats in zip(self.pending, extracting.result(), strict=True):
+                item.features = feats
         self.report.embedded += embedded
         self.report.cached_vectors += len(self.need) - embedded
         apply(self.w, self.batch, self.pending, vectors, self.report, self.seen, self.progress)

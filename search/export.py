@@ -6,7 +6,11 @@ Formats (``FORMATS``; chosen by ``fmt`` or by the output's extension, ``EXTENSIO
   per-leg scores and ranks nested as in ``claims search --json`` (``"scores": {"keyword": 12.3}``,
   ``"ranks": {"keyword": 1}``; a leg that did not find the passage is absent) and ``metadata`` an object.
 * ``csv`` and ``parquet``: flat columns ``COLUMNS``; a leg that did not find the passage leaves its
-  ``*_score``/``*_rank`` empty (null); ``metadata`` is a JSON string.
+  ``*_score``/``*_rank`` empty (null); ``metadata`` is a JSON string. The claim features are typed
+  columns: ``speaker`` (the speaker's name, else its text), ``cue`` (text), ``mode``, ``hedged`` (bool),
+  ``event_date``/``event_date_end`` (ISO), ``checkworthy`` (float), and ``entities``/``numbers`` as JSON
+  strings of the hit objects; null when the passage has no features. JSON Lines rows carry the
+  features as ``claims search --json`` does (spans with their offsets).
 * ``trec``: a TREC run, ``qid Q0 passage_id rank score tag`` (``search.options.trec_line``, the one
   run writer of batch runs and ``claims eval``).
 
@@ -33,6 +37,7 @@ from typing import Any
 
 from index.errors import ClaimsError
 from index.manifest import manifest_path, tool_version
+from search.hits import FEATURE_FIELDS, Hit
 from search.options import SearchOptions, described, to_json, trec_line
 from search.output import Output
 from search.searcher import Searcher
@@ -67,6 +72,16 @@ COLUMNS = (
     "source",
     "url",
     "metadata",
+    # claim features (search.hits): spans flattened to their text, lists as JSON strings
+    "speaker",
+    "cue",
+    "mode",
+    "hedged",
+    "event_date",
+    "event_date_end",
+    "checkworthy",
+    "entities",
+    "numbers",
 )
 CHUNK = 1000  # passages read from the catalog and written per step (one Parquet row group)
 MANIFEST_SUFFIX = ".manifest.json"
@@ -232,6 +247,7 @@ def _rows(s: Searcher, ranked: Iterable[Ranked], offset: int = 0, with_text: boo
     it = iter(ranked)
     while chunk := list(islice(it, CHUNK)):
         rows = s.catalog.passages(pid for pid, _, _ in chunk) if with_text else {}
+        features = s.catalog.features(pid for pid, _, _ in chunk) if with_text else {}
         for pid, score, legs in chunk:
             rank += 1
             row = rows.get(pid, {})
@@ -250,7 +266,14 @@ def _rows(s: Searcher, ranked: Iterable[Ranked], offset: int = 0, with_text: boo
                 "source": row.get("source"),
                 "url": row.get("url"),
                 "metadata": row.get("metadata", {}),
+                **_features(features.get(pid)),
             }
+
+
+def _features(stored: dict[str, Any] | None) -> dict[str, Any]:
+    hit = Hit(0)
+    hit.set_features(stored)
+    return {k: getattr(hit, k) for k in FEATURE_FIELDS}
 
 
 def flat(row: Row) -> dict[str, Any]:
@@ -259,9 +282,22 @@ def flat(row: Row) -> dict[str, Any]:
     for leg in LEGS:
         out[f"{leg}_score"] = row["scores"].get(leg)
         out[f"{leg}_rank"] = row["ranks"].get(leg)
-    out |= {k: row[k] for k in COLUMNS if k not in out and k != "metadata"}
+    out |= {k: row[k] for k in COLUMNS if k not in out and k in row and k not in FEATURE_FIELDS}
     out["metadata"] = json.dumps(row["metadata"], ensure_ascii=False)
-    return out
+    sp, cue, ev = row.get("speaker"), row.get("cue"), row.get("event_date")
+    has = row.get("mode") is not None
+    out |= {
+        "speaker": (sp.get("name") or sp["text"]) if sp else None,
+        "cue": cue["text"] if cue else None,
+        "mode": row.get("mode"),
+        "hedged": row.get("hedged"),
+        "event_date": ev["date_start"] if ev else None,
+        "event_date_end": ev["date_end"] if ev else None,
+        "checkworthy": row.get("checkworthy"),
+        "entities": json.dumps(row.get("entities") or [], ensure_ascii=False) if has else None,
+        "numbers": json.dumps(row.get("numbers") or [], ensure_ascii=False) if has else None,
+    }
+    return {k: out.get(k) for k in COLUMNS}
 
 
 # -- writers: (path, rows, qid, tag) -> rows written ------------------------------------------------
@@ -290,6 +326,7 @@ def parquet_schema():
     import pyarrow as pa
 
     types = {f"{leg}_score": pa.float64() for leg in LEGS} | {"score": pa.float64()}
+    types |= {"checkworthy": pa.float64(), "hedged": pa.bool_()}
     ints = {"rank", "passage_id", "start", "end"} | {f"{leg}_rank" for leg in LEGS}
     return pa.schema(
         [(c, types.get(c, pa.int64() if c in ints else pa.string())) for c in COLUMNS],

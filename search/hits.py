@@ -17,12 +17,30 @@ JSON Lines schema of ``claims search --json`` (one object a line, best first)::
     highlights   [[int,int]...]  offsets of matched words inside ``text``
     metadata     object   the article's other fields
     cluster      object|null  {"size", "sources", "first_seen", "members"} when results are clustered
+
+Claim features (``index.intel``, extracted at ingest; all null / empty when the index has none for
+the passage, e.g. ingested with ``--no-extract`` before a ``claims reindex``). Every span carries
+``text``, ``start``, ``end``: character offsets into the ARTICLE text, like ``start``/``end``::
+
+    speaker      object|null  {"text", "start", "end", "name", "pronoun"}: who the claim is attributed to
+                              (``name``: the named speaker, a pronoun resolved when unambiguous, or null)
+    cue          object|null  {"text", "start", "end"}: "said", "told reporters", "according to"...
+    mode         str|null     "quote", "reported" or "assertion" (the outlet's own)
+    hedged       bool|null    "reportedly", "allegedly", unnamed sources...
+    entities     [object]     {"text", "start", "end", "label", "canonical"}; label: PERSON ORG GPE LOC
+                              NORP FAC or a gazetteer class (aircraft, missile, base...)
+    numbers      [object]     {"text", "start", "end", "value", "unit", "kind", "approx", "low", "high"}
+    event_date   object|null  {"text", "start", "end", "date_start", "date_end", "granularity"} (ISO dates,
+                              resolved against the article date; kept apart from ``date``)
+    checkworthy  float|null   probability in [0, 1] that the passage holds a claim worth checking
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+FEATURE_FIELDS = ("speaker", "cue", "mode", "hedged", "entities", "numbers", "event_date", "checkworthy")
 
 
 @dataclass
@@ -45,6 +63,23 @@ class Hit:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     cluster: dict[str, Any] | None = None
+    speaker: dict[str, Any] | None = None
+    cue: dict[str, Any] | None = None
+    mode: str | None = None
+    hedged: bool | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    numbers: list[dict[str, Any]] = field(default_factory=list)
+    event_date: dict[str, Any] | None = None
+    checkworthy: float | None = None
+
+    def set_features(self, features: dict[str, Any] | None) -> None:
+        """Fill the claim-feature fields from a stored ``ClaimFeatures.to_dict()`` (None: leave empty)."""
+        if not features:
+            return
+        for name in FEATURE_FIELDS:
+            setattr(self, name, features.get(name))
+        self.entities = self.entities or []
+        self.numbers = self.numbers or []
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON Lines object documented in this module's docstring."""

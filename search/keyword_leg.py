@@ -23,6 +23,10 @@ class FilterPlan:
         self.masks = None
         self._allowed: set[int] | None = None
         self._whoosh: Any = None
+        # the claim-feature filters: the passages the catalog admits, as global Whoosh docnums
+        self.claim_docs: set[int] | None = None
+        if self.filters is not None and self.filters.claim_conditions() is not None:
+            self.claim_docs = claim_docs(searcher, self.filters.claim_conditions())
         if self.filters is not None and searcher.impacts is not None:
             from whoosh.util.times import datetime_to_long
 
@@ -32,7 +36,7 @@ class FilterPlan:
                 datetime_to_long(end) if end else None,
                 self.filters.source_keys(),
                 self.filters.where_queries(searcher.manifest.metadata_fields),
-                self.filters.clause_docs(searcher.whoosh),
+                _both(self.filters.clause_docs(searcher.whoosh), self.claim_docs),
             )
 
     def __bool__(self) -> bool:
@@ -43,7 +47,13 @@ class FilterPlan:
         if self.filters is not None and self._whoosh is None:
             s = self.searcher
             # a Whoosh query, a set of docnums (the query's field clauses), or None
-            self._whoosh = self.filters.whoosh_filter(s.whoosh, s.schema, s.manifest.metadata_fields)
+            fq = self.filters.whoosh_filter(s.whoosh, s.schema, s.manifest.metadata_fields)
+            if self.claim_docs is not None:
+                if fq is None:
+                    fq = self.claim_docs
+                else:
+                    fq = (fq if isinstance(fq, set) else set(fq.docs(s.whoosh))) & self.claim_docs
+            self._whoosh = fq
         return self._whoosh
 
     def allowed(self) -> set[int] | None:
@@ -58,6 +68,33 @@ class FilterPlan:
                 docs = fq if isinstance(fq, set) else fq.docs(s.whoosh)
                 self._allowed = {int(s._pid_col[d]) for d in docs}
         return self._allowed
+
+
+def _both(a: set[int] | None, b: set[int] | None) -> set[int] | None:
+    return b if a is None else a if b is None else a & b
+
+
+def claim_docs(searcher, conditions: dict) -> set[int]:
+    """The global Whoosh docnums of the visible passages whose claim features meet ``conditions``
+    (``Filters.claim_conditions``).
+
+    Raises:
+        OptionError: the index has no claim features for every passage (names ``claims reindex``).
+    """
+    import numpy as np
+
+    from search.options import OptionError
+
+    counts = searcher.manifest.counts
+    if not searcher.catalog.has_features() or counts.get("claim_features", 0) < counts.get("passages", 0):
+        raise OptionError(
+            f"this index lacks claim features for some passages (ingested with --no-extract or by an older "
+            f"version): add them with `claims reindex --index {searcher.dir}`, then filter"
+        )
+    pids = np.fromiter(searcher.catalog.feature_pids(**conditions), np.int64)
+    _ = searcher.ix  # opens Whoosh and its passage-id column
+    col = np.asarray(searcher._pid_col, dtype=np.int64)
+    return set(np.flatnonzero(np.isin(col, pids)).tolist())
 
 
 def plan(searcher, filters) -> FilterPlan:

@@ -60,6 +60,9 @@ MIN_SIMILARITY = 0.25
 GROUP_OVERFETCH = 5  # clustering / grouping by article fetch this many passages per row shown
 
 
+CLAIM_MODES = ("quote", "reported", "assertion")  # --claim-mode: index.intel.records.MODES
+
+
 class OptionError(ClaimsError):
     """A search option out of its range or not among its choices (the message names the valid ones)."""
 
@@ -210,6 +213,9 @@ def validate(opts: SearchOptions, *, paging: bool = True) -> SearchOptions:
             "--threshold is a minimum cosine and needs the semantic leg: use --mode hybrid or semantic"
         )
     opts.filters.dates()  # QuerySyntaxError on a bad --since/--until
+    if opts.filters.claim_mode is not None:
+        _choice("--claim-mode", opts.filters.claim_mode, CLAIM_MODES)
+    _range("--checkworthy", opts.filters.checkworthy, 0, 1)
     if opts.around not in (None, "off", "auto"):
         from search.query import resolve_around
 

@@ -78,6 +78,9 @@ def assemble(
         hits = cluster_hits(hits, vectors, threshold=opts.cluster_threshold)
     if whole:
         hits = hits[opts.offset : want]
+    features = searcher.catalog.features(h.passage_id for h in hits)  # the page's rows only
+    for h in hits:
+        h.set_features(features.get(h.passage_id))
     for rank, h in enumerate(hits, opts.offset + 1):
         h.rank = rank
     from search.highlight import Highlighter

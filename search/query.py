@@ -330,19 +330,43 @@ def expanding_patterns(q: query.Query, fieldname: str = "text") -> list[query.Qu
 
 @dataclass
 class Filters:
-    """``--since --until --source --where`` and the query's field clauses (``clauses``, see
-    ``search.clauses``): applied inside every leg."""
+    """``--since --until --source --where``, the claim-feature filters (``--speaker --mode-of-claim
+    --entity --place --weapon --checkworthy``, matched in the catalog's ``claim_features`` and
+    ``passage_entities``) and the query's field clauses (``clauses``, see ``search.clauses``): applied
+    inside every leg."""
 
     since: str | None = None
     until: str | None = None
     sources: list[str] = field(default_factory=list)
     where: list[tuple[str, str]] = field(default_factory=list)
+    speaker: str | None = None  # case-insensitive substring of the speaker's name
+    claim_mode: str | None = None  # quote, reported or assertion
+    entities: list[str] = field(default_factory=list)  # canonical names, any class (all must be present)
+    places: list[str] = field(default_factory=list)
+    weapons: list[str] = field(default_factory=list)
+    checkworthy: float | None = None  # minimum check-worthiness in [0, 1]
     # Not a dataclass field: option records (``dataclasses.asdict``, export manifests) hold the
     # options; the clauses are the query's, recorded with the query text.
     clauses: ClassVar[Restriction | None] = None
 
     def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.sources or self.where or self.clauses)
+        return bool(
+            self.since or self.until or self.sources or self.where or self.clauses or self.claim_conditions()
+        )
+
+    def claim_conditions(self) -> dict | None:
+        """The claim-feature filters as ``CatalogReader.feature_pids`` keyword arguments; None: none."""
+        entities = {
+            k: v for k, v in (("any", self.entities), ("place", self.places), ("weapon", self.weapons)) if v
+        }
+        if not (self.speaker or self.claim_mode or entities or self.checkworthy is not None):
+            return None
+        return {
+            "speaker": self.speaker,
+            "mode": self.claim_mode,
+            "entities": entities,
+            "checkworthy": self.checkworthy,
+        }
 
     def restricted(self, clauses: Restriction | None) -> Filters:
         """A copy that also applies ``clauses`` (AND)."""
@@ -368,6 +392,9 @@ class Filters:
         """The filter for ``--explain``: the options' Whoosh query and the field clauses."""
         fq = self.to_query(schema, metadata_fields)
         parts = [str(p) for p in (fq, self.clauses) if p is not None]
+        cond = self.claim_conditions()
+        if cond:
+            parts.append("claims(" + ", ".join(f"{k}={v!r}" for k, v in cond.items() if v) + ")")
         return " AND ".join(parts) or None
 
     @staticmethod

@@ -24,6 +24,7 @@ from index.catalog_reader import CatalogReader
 from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError, QuerySyntaxError
 from index.manifest import CATALOG, Manifest, read_manifest
 from search.clauses import has_clauses
+from search.hits import FEATURE_FIELDS, Hit
 from search.lexical import pid_column
 from search.options import (
     MODES,
@@ -401,13 +402,22 @@ def _require_words(text: str) -> None:
 
 
 def show(index_dir: Path | None, passage_id: int, context: int = 1) -> dict[str, Any]:
-    """A passage with its neighbours in the article and its provenance (``claims show``)."""
+    """A passage with its neighbours in the article, its provenance and its claim features (the
+    ``search.hits`` fields ``speaker`` ... ``checkworthy``) (``claims show``)."""
     with Searcher(index_dir) as s:
-        row = s.catalog.passage(passage_id)
-        row["neighbours"] = [
-            n for n in s.catalog.neighbours(passage_id, context, context) if n["passage_id"] != passage_id
-        ]
-        return row
+        return passage_view(s, passage_id, context)
+
+
+def passage_view(searcher: Searcher, passage_id: int, context: int = 1) -> dict[str, Any]:
+    """What ``show`` returns, from an open ``Searcher`` (``claims show --json`` and the HTTP API)."""
+    row = searcher.catalog.passage(passage_id)
+    row["neighbours"] = [
+        n for n in searcher.catalog.neighbours(passage_id, context, context) if n["passage_id"] != passage_id
+    ]
+    hit = Hit(passage_id)  # the claim features, as in a hit's JSON (null / empty when none)
+    hit.set_features(searcher.catalog.features([passage_id]).get(passage_id))
+    row.update({k: getattr(hit, k) for k in FEATURE_FIELDS})
+    return row
 
 
 __all__ = [

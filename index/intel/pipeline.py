@@ -77,6 +77,7 @@ def extract(
     embeddings: np.ndarray | None = None,
     embedder=None,
     batch_size: int = 64,
+    docs: Sequence | None = None,
 ) -> list[ClaimFeatures]:
     """Claim features of each passage of ONE article, in the passages' order.
 
@@ -88,13 +89,16 @@ def extract(
         embeddings: ``(len(passages), 384)`` MiniLM vectors of the passages (ingest has them); without
             them ``embedder`` (default ``index.embed.Embedder()``) encodes the texts. Pass
             ``embedder=False`` to skip check-worthiness (``checkworthy`` stays None).
+        docs: The passages' spaCy Docs from :func:`parse` (a caller batching many articles in one
+            ``nlp.pipe``); None parses them here.
     Raises:
         ValueError: a passage's offsets do not match ``article_text``.
     """
     for p in passages:
         if article_text[p.start : p.end] != p.text:
             raise ValueError(f"passage {p.start}:{p.end} does not match the article text at those offsets")
-    docs = parse([p.text for p in passages], batch_size=batch_size)
+    if docs is None:
+        docs = parse([p.text for p in passages], batch_size=batch_size)
     full_names = _person_names(docs)
     out: list[ClaimFeatures] = []
     history: list[tuple[int, str, str]] = []  # (article offset, name, label) of named speakers/persons

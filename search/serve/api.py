@@ -181,11 +181,9 @@ async def passage(request: Request, passage_id: int, context: int = Query(1, ge=
 
 def passage_with_neighbours(searcher, passage_id: int, context: int) -> dict[str, Any]:
     """What ``claims show --json`` prints (``search.searcher.show``), from a leased ``Searcher``."""
-    row = searcher.catalog.passage(passage_id)
-    row["neighbours"] = [
-        n for n in searcher.catalog.neighbours(passage_id, context, context) if n["passage_id"] != passage_id
-    ]
-    return row
+    from search.searcher import passage_view
+
+    return passage_view(searcher, passage_id, context)
 
 
 @router.get("/stats", summary="Index statistics (`claims stats --json`)")

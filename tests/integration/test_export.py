@@ -21,6 +21,7 @@ from index.errors import ClaimsError
 from index.manifest import tool_version
 from search.evaluate import read_run
 from search.export import COLUMNS, FORMATS, export, manifest_file
+from search.hits import FEATURE_FIELDS
 from search.query import Filters, parse_query
 from search.searcher import Searcher, SearchOptions
 
@@ -75,9 +76,18 @@ def _expected(index_dir: Path, query: str, opts: SearchOptions) -> list[dict]:
             "source": h.source,
             "url": h.url,
             "metadata": h.metadata,
+            **{k: h.to_dict()[k] for k in FEATURE_FIELDS},  # the claim features, as in search --json
         }
         for h in hits
     ]
+
+
+# the claim-feature columns of CSV/Parquet (flattened; compared with JSON Lines in test_claim_wiring.py)
+FLAT_FEATURES = {*FEATURE_FIELDS, "event_date_end"}
+
+
+def _without_features(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in FLAT_FEATURES} for r in rows]
 
 
 def _read_jsonl(path: Path) -> tuple[dict, list[dict]]:
@@ -100,7 +110,7 @@ def _unflat(row: dict) -> dict:
         if row[f"{leg}_rank"] not in ("", None)
     }
     out["metadata"] = json.loads(row["metadata"])
-    return out
+    return {k: v for k, v in out.items() if k not in FLAT_FEATURES}
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict]]:
@@ -145,7 +155,7 @@ def test_flat_formats_round_trip(index_dir, tmp_path, suffix, reader):
     columns, rows = reader(out)
     assert columns == list(COLUMNS)
     assert n == len(rows) > 0
-    assert rows == _expected(index_dir, QUERY, opts)
+    assert rows == _without_features(_expected(index_dir, QUERY, opts))
 
 
 def test_parquet_types(index_dir, tmp_path):
@@ -169,7 +179,19 @@ def test_manifest(index_dir, tmp_path):
     assert m["options"]["limit"] == 7 and m["options"]["depth"] == 50
     assert m["options"]["fusion"] == "convex"
     assert m["options"]["fusion_params"] == {"weights": [0.3, 0.7], "norm": "zscore"}
-    assert m["options"]["filters"] == {"since": None, "until": None, "sources": [], "where": []}
+    assert m["options"]["filters"] == {
+        "since": None,
+        "until": None,
+        "sources": [],
+        "where": [],
+        # the claim filters (issue 13) are recorded too
+        "speaker": None,
+        "claim_mode": None,
+        "entities": [],
+        "places": [],
+        "weapons": [],
+        "checkworthy": None,
+    }
     assert m["leg_depths"] == {"keyword": 50, "semantic": 50}
     assert m["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     raw = (index_dir / "manifest.json").read_bytes()
@@ -227,7 +249,7 @@ def test_limit_zero_semantic_and_hybrid_rank_every_passage(index_dir, tmp_path):
     # The whole ranking starts with the top of `search`.
     _, rows = _read_csv(tmp_path / "hybrid.csv")
     top = _expected(index_dir, QUERY, _opts("hybrid", limit=10, depth=passages, min_similarity=None))
-    assert rows[:10] == top
+    assert rows[:10] == _without_features(top)
     # With the default minimum similarity an export of everything holds the hits, not the index (issue 11
     # item 8): each row has the query's words (a keyword score) or a cosine at or above the minimum.
     floor = SearchOptions().min_similarity

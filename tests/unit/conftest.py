@@ -4,7 +4,9 @@ any unit test that reaches for the real one.
 Around every phase of every test in ``tests/unit`` (setup, so module- and session-scoped fixtures
 too, call and teardown) and around the import of each unit test module:
 
-* ``index.embed.Embedder`` is ``fake_embedder.HashingEmbedder`` (deterministic, no model);
+* ``index.embed.Embedder`` is ``fake_embedder.HashingEmbedder`` (deterministic, no model), and
+  ingest/reindex skip the claim-intelligence stage by default (``index.extraction.DEFAULT``: spaCy
+  imports torch; the stage is tested in ``tests/integration``);
 * the real loader ``index.embed._load``, ``SentenceTransformer(...)`` (when already imported by an
   integration test in the same session) and any fresh import of ``sentence_transformers``,
   ``transformers`` or ``torch`` trip the guard. A trip raises ``RealModelUsed`` where it happens
@@ -50,9 +52,11 @@ class ModelGuard:
     @contextmanager
     def active(self) -> Iterator[ModelGuard]:
         import index.embed
+        import index.extraction
 
         mp = pytest.MonkeyPatch()
         mp.setattr(index.embed, "Embedder", HashingEmbedder)
+        mp.setattr(index.extraction, "DEFAULT", False)
         mp.setattr(index.embed, "_load", lambda path, device: self.trip(f"index.embed._load({path!r})"))
         st = sys.modules.get("sentence_transformers")
         if st is not None:
