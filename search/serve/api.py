@@ -199,22 +199,33 @@ async def stats(request: Request) -> JSONResponse:
     return JSONResponse(await service.runner.run(work))
 
 
-@router.get("/facets", summary="Facet counts (designed; arrives with the claim-intelligence work)")
+@router.get("/facets", summary="Facet counts over every match (`claims facets --json`)")
 async def facets(
     request: Request,
-    q: str | None = Query(None, description="the query whose hits are counted"),
-    field: list[str] | None = Query(None, description="source | date | a metadata field (repeatable)"),
+    q: str | None = Query(None, description="the query whose matches are counted"),
+    by: str = Query(
+        "speaker,place,weapon,source,month",
+        description="facets, comma-separated: speaker place weapon person org nationality mode source month",
+    ),
+    top: int = Query(20, ge=1, le=1000, description="values kept per facet"),
+    p: dict = Depends(search_params),
 ) -> JSONResponse:
-    """Planned response: ``{"query", "generation", "facets": {FIELD: [{"value", "count"}...]}}``."""
-    return JSONResponse(
-        {
-            "error": "facet counts are not available yet: they arrive with the claim-intelligence work "
-            "(planned: /api/facets?q=...&field=source&field=date)",
-            "kind": "NotImplemented",
-            "status": 501,
-        },
-        status_code=501,
-    )
+    """``{"matches", "facets": {NAME: [{"value", "count"}...]}, "more": {NAME: left out}, "generation"}``:
+    the counts of ``claims facets --json`` (``search.facets.facets``; keyword mode unless ``mode`` is given)."""
+    from search.facets import FACET_MODE, parse_by
+    from search.facets import facets as facet_counts
+
+    names = parse_by(by)
+    opts = P.build(p | {"mode": p.get("mode") or FACET_MODE})
+    text = _require_text(q)
+    service = _service(request)
+
+    def work() -> dict[str, Any]:
+        with service.generations.lease() as gen, gen.lock:
+            result = facet_counts(gen.searcher, text, opts, names, top=top)
+            return result.to_dict() | {"generation": gen.number}
+
+    return JSONResponse(await service.runner.run(work))
 
 
 @router.post("/ingest", summary="Ingest a JSON Lines body (only with `claims serve --allow-ingest`)")
