@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from index import extraction
 from index.errors import ClaimsError, InputFormatError
@@ -319,48 +320,85 @@ def _size(path: Path) -> int:
         return 0
 
 
-class _Run:
-    """One ingest run: windows of articles -> unchanged check -> plan -> embed -> apply -> periodic commits."""
+class RunBase:
+    """What a local run (``_Run``) and a Ray run (``index.ray_ingest``) share: the open batch, the
+    window of the last record per id, and the periodic commit (every ``COMMIT_ARTICLES`` articles or
+    ``COMMIT_SECONDS`` seconds, each atomic; an unchanged batch is aborted, never an empty generation)."""
 
     def __init__(
-        self,
-        writer: IndexWriter,
-        command: str,
-        embed_fields: Sequence[str],
-        report: IngestReport,
-        progress: Progress,
-        chunk: int,
+        self, writer: IndexWriter, command: str, embed_fields, report: IngestReport, progress, chunk
     ):
-        self.w, self.command, self.report, self.progress, self.chunk = (
-            writer,
-            command,
-            report,
-            progress,
-            chunk,
-        )
+        self.w, self.command, self.report, self.progress = writer, command, report, progress
+        self.chunk = max(1, chunk)
         self.embed_fields = embed_fields
-        self.batch = self._begin()
-        self.window: dict[str, Article] = {}  # read, not yet checked (the last record of an id)
-        self.pending: list[PlannedArticle] = []  # checked and planned, waiting for vectors
-        self.pending_ids: set[str] = set()
-        self.need: dict[str, str] = {}  # text hash -> text, for the pending articles
-        self.seen: set[str] = set()  # ids applied in this run
         self.every = (COMMIT_ARTICLES, COMMIT_SECONDS)
         self.since = (0, time.monotonic())  # articles applied and time at the last commit
         self.applied = 0
-        self.beside: Beside | None = None
+        self.seen: set[str] = set()  # ids applied (or found unchanged) in this run
+        self.window: dict[str, Any] = {}  # read, not yet checked (the last record of an id)
+        self.batch = self._begin()
 
     def _begin(self) -> Batch:
         batch = self.w.begin(self.command)
         batch.add_embed_fields(self.embed_fields)
         return batch
 
-    def offer(self, article: Article) -> None:
-        if article.article_id in self.window:
+    def _windowed(self, article_id: str, item) -> bool:
+        """Put ``item`` in the window (a repeat replaces the earlier record and goes to the end);
+        True when the window is full and should be checked."""
+        if article_id in self.window:
             self.report.repeats += 1
-            del self.window[article.article_id]  # the later record wins (and goes to the end)
-        self.window[article.article_id] = article
-        if len(self.window) >= max(1, min(WINDOW, self.chunk // 8)):
+            del self.window[article_id]
+        self.window[article_id] = item
+        return len(self.window) >= max(1, min(WINDOW, self.chunk // 8))
+
+    def _unchanged(self, article_id: str, live, content_hash: str, open_: bool) -> bool:
+        """Is the record the live article (counted, as unchanged or as a repeat)? ``open_``: an earlier
+        record of the id is still on its way to ``apply``, whose last-wins rule decides."""
+        if not (live and live[1] == content_hash and not open_):
+            return False
+        if article_id in self.seen:
+            self.report.repeats += 1
+        else:
+            self.report.unchanged += 1
+            self.seen.add(article_id)
+        self.progress("articles", n=1)
+        return True
+
+    def _applied(self, n: int) -> None:
+        """``n`` articles were applied: commit when an interval is over."""
+        self.applied += n
+        done, t = self.since
+        if self.applied - done >= self.every[0] or time.monotonic() - t >= self.every[1]:
+            self.commit()
+
+    def commit(self, final: bool = False) -> None:
+        """Commit the batch if it changed anything (else abort it: no empty generation), then begin the
+        next one unless ``final``."""
+        r = self.report
+        if self.w.catalog.changed(self.batch.gen):
+            self.batch.commit(r.to_dict())
+            r.commits += 1
+            self.progress("commit", generation=self.w.gen)
+        else:
+            self.batch.abort()
+        self.since = (self.applied, time.monotonic())
+        if not final:
+            self.batch = self._begin()
+
+
+class _Run(RunBase):
+    """One ingest run: windows of articles -> unchanged check -> plan -> embed -> apply -> periodic commits."""
+
+    def __init__(self, writer: IndexWriter, command: str, embed_fields, report, progress, chunk: int):
+        super().__init__(writer, command, embed_fields, report, progress, chunk)
+        self.pending: list[PlannedArticle] = []  # checked and planned, waiting for vectors
+        self.pending_ids: set[str] = set()
+        self.need: dict[str, str] = {}  # text hash -> text, for the pending articles
+        self.beside: Beside | None = None
+
+    def offer(self, article: Article) -> None:
+        if self._windowed(article.article_id, article):
             self._check()
 
     def _check(self) -> None:
@@ -368,19 +406,13 @@ class _Run:
         if not self.window:
             return
         current = self.w.catalog.current_articles(list(self.window), self.batch.gen)
-        changed = []
-        for article_id, article in self.window.items():
-            live = current.get(article_id)
-            # An id still pending from an earlier window goes to apply(), whose last-wins rule decides.
-            if live and live[1] == article.content_hash() and article_id not in self.pending_ids:
-                if article_id in self.seen:
-                    self.report.repeats += 1
-                else:
-                    self.report.unchanged += 1
-                    self.seen.add(article_id)
-                self.progress("articles", n=1)
-            else:
-                changed.append(article)
+        changed = [
+            article
+            for article_id, article in self.window.items()
+            if not self._unchanged(
+                article_id, current.get(article_id), article.content_hash(), article_id in self.pending_ids
+            )
+        ]
         self.window.clear()
         for item in plan(changed, self.batch.embed_fields):
             self.pending.append(item)
@@ -406,28 +438,12 @@ class _Run:
         self.report.embedded += embedded
         self.report.cached_vectors += len(self.need) - embedded
         apply(self.w, self.batch, self.pending, vectors, self.report, self.seen, self.progress)
-        self.applied += len(self.pending)
+        n = len(self.pending)
         self.pending.clear()
         self.pending_ids.clear()
         self.need.clear()
-        n, t = self.since
-        if self.applied - n >= self.every[0] or time.monotonic() - t >= self.every[1]:
-            self.commit()
+        self._applied(n)
 
     def flush(self) -> None:
         self._check()
         self._apply()
-
-    def commit(self, final: bool = False) -> None:
-        """Commit the batch if it changed anything (else abort it: no empty generation), then begin the
-        next one unless ``final``."""
-        r = self.report
-        if self.w.catalog.changed(self.batch.gen):
-            self.batch.commit(r.to_dict())
-            r.commits += 1
-            self.progress("commit", generation=self.w.gen)
-        else:
-            self.batch.abort()
-        self.since = (self.applied, time.monotonic())
-        if not final:
-            self.batch = self._begin()

@@ -34,16 +34,16 @@ from index.errors import ClaimsError, InputFormatError
 from index.ingest import (
     COMMIT_ARTICLES,
     COMMIT_SECONDS,
-    WINDOW,
     IngestReport,
     PlannedArticle,
     Progress,
+    RunBase,
     apply,
     plan,
 )
 from index.records import FieldMap, Problem
 from index.sources import iter_files, read_file
-from index.writer import Batch, IndexWriter
+from index.writer import IndexWriter
 
 INSTALL_HINT = "--ray needs Ray: pip install 'claims[ray]'"
 PLAN_CPUS = 0.25  # a plan task is cheap next to embedding: it must never wait for the actors' CPUs
@@ -220,16 +220,13 @@ def ingest_ray(
     return report
 
 
-class _RayRun:
+class _RayRun(RunBase):
     """The driver's side: windows of planned articles -> unchanged check -> cache lookup -> actors ->
     cache -> ``apply`` in order -> periodic commits (the local ``_Run``'s rules, embedding remote)."""
 
     def __init__(self, ray, writer: IndexWriter, command, embed_fields, report, progress, chunk, workers):
-        self.ray, self.w, self.command, self.report, self.progress = ray, writer, command, report, progress
-        self.chunk = max(1, chunk)
-        self.embed_fields = embed_fields
-        self.every = (COMMIT_ARTICLES, COMMIT_SECONDS)
-        self.batch = self._begin()
+        super().__init__(writer, command, embed_fields, report, progress, chunk)
+        self.ray = ray
         self.model = writer.embedder.name
         actor = ray.remote(num_cpus=self._actor_cpus(workers), max_restarts=MAX_RESTARTS)(_EmbedActor)
         self.actors = [
@@ -237,26 +234,17 @@ class _RayRun:
         ]
         progress("workers", n=workers, actors=list(self.actors))
         self.turn = 0
-        self.window: dict[str, PlannedArticle] = {}
         self.group: list[PlannedArticle] = []  # checked, not yet sent
         self.need: dict[str, str] = {}  # text hash -> text of the group
         # sent, in order: (planned articles, texts they need, hashes sent, their futures)
         self.inflight: deque[tuple[list[PlannedArticle], int, list[list[str]], list]] = deque()
         self.open_ids: Counter = Counter()  # ids in the group or in flight
         self.sent: set[str] = set()  # hashes in flight
-        self.seen: set[str] = set()
-        self.since = (0, time.monotonic())
-        self.applied = 0
 
     def _actor_cpus(self, workers: int) -> float:
         """One CPU per actor, less a share so that plan tasks (``PLAN_CPUS``) always find room."""
         total = float(self.ray.cluster_resources().get("CPU", workers))
         return max(0.1, min(1.0, (total - PLAN_CPUS) / workers))
-
-    def _begin(self) -> Batch:
-        batch = self.w.begin(self.command)
-        batch.add_embed_fields(self.embed_fields)
-        return batch
 
     def problem(self, item: Problem, strict: bool) -> None:
         self.w.catalog.log_problem(self.batch.gen, item)
@@ -268,12 +256,7 @@ class _RayRun:
                 raise InputFormatError(item.origin, item.reason + " (--strict: nothing was ingested)")
 
     def offer(self, item: PlannedArticle) -> None:
-        aid = item.article.article_id
-        if aid in self.window:
-            self.report.repeats += 1
-            del self.window[aid]  # the later record wins (and goes to the end)
-        self.window[aid] = item
-        if len(self.window) >= max(1, min(WINDOW, self.chunk // 8)):
+        if self._windowed(item.article.article_id, item):
             self._check()
 
     def _check(self) -> None:
@@ -282,15 +265,7 @@ class _RayRun:
             return
         current = self.w.catalog.current_articles(list(self.window), self.batch.gen)
         for aid, item in self.window.items():
-            live = current.get(aid)
-            if live and live[1] == item.content_hash and not self.open_ids[aid]:
-                if aid in self.seen:
-                    self.report.repeats += 1
-                else:
-                    self.report.unchanged += 1
-                    self.seen.add(aid)
-                self.progress("articles", n=1)
-            else:
+            if not self._unchanged(aid, current.get(aid), item.content_hash, bool(self.open_ids[aid])):
                 self.group.append(item)
                 self.open_ids[aid] += 1
                 self.need.update(item.texts())
@@ -335,29 +310,13 @@ class _RayRun:
         apply(self.w, self.batch, group, vectors, self.report, self.seen, self.progress)
         for item in group:
             self.open_ids[item.article.article_id] -= 1
-        self.applied += len(group)
-        n, t = self.since
-        if self.applied - n >= self.every[0] or time.monotonic() - t >= self.every[1]:
-            self.commit()
+        self._applied(len(group))
 
     def flush(self) -> None:
         self._check()
         self._send()
         while self.inflight:
             self._apply_oldest()
-
-    def commit(self, final: bool = False) -> None:
-        """Commit the batch if it changed anything (else abort it: no empty generation)."""
-        r = self.report
-        if self.w.catalog.changed(self.batch.gen):
-            self.batch.commit(r.to_dict())
-            r.commits += 1
-            self.progress("commit", generation=self.w.gen)
-        else:
-            self.batch.abort()
-        self.since = (self.applied, time.monotonic())
-        if not final:
-            self.batch = self._begin()
 
     def close(self) -> None:
         for actor in self.actors:
