@@ -395,13 +395,33 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option("--workers", help="With --ray: embedding actors (default 2).")
     ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            metavar="N",
+            help="Make --index a sharded index of N shards (articles routed by a hash of their id).",
+        ),
+    ] = None,
 ) -> None:
     """Split articles into claim-sized passages and index them (incremental; one atomic batch)."""
+    from index.shards import is_sharded, validate_count
     from index.sources import FieldMap
 
     if workers is not None and ray is None:
         _fail("--workers needs --ray (e.g. --ray local --workers 2)")
-    if ray is not None:
+    if shards is not None:
+        validate_count(shards)
+    sharded = shards is not None or is_sharded(index)
+    if sharded and ray is not None:
+        _fail("--ray does not ingest into a sharded index yet: drop --ray (shards are ingested one by one)")
+    if sharded:
+        from functools import partial
+
+        from index.shard_ingest import ingest_sharded
+
+        run_ingest = partial(ingest_sharded, shards=shards)
+    elif ray is not None:
         # checked before anything heavy loads: the options, then that Ray is there at all
         from functools import partial
 
@@ -852,9 +872,11 @@ def facets(
 @guarded
 def stats(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
     """Articles, passages, dropped boilerplate, sources, dates, model, format and bytes on disk."""
+    from index.shards import is_sharded
     from search.admin import index_stats
+    from search.shard_admin import sharded_stats
 
-    st = index_stats(index)
+    st = sharded_stats(index) if is_sharded(index) else index_stats(index)
     if as_json:
         print(json.dumps(st, ensure_ascii=False))
         return
@@ -882,6 +904,10 @@ def stats(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
     table.add_row("fields", ", ".join(st["fields"]))
     table.add_row("metadata fields", ", ".join(st["metadata_fields"]) or "(none)")
     table.add_row("bytes", ", ".join(f"{k}: {v:,}" for k, v in st["bytes"].items()))
+    for sh in st.get("shards", []):
+        table.add_row(
+            f"shard {sh['number']}", f"{sh['path']}: {sh['articles']} articles, {sh['passages']} passages"
+        )
     out.print(table)
 
 
@@ -895,8 +921,11 @@ def delete(
 ) -> None:
     """Remove articles and their passages from every store (one atomic batch)."""
     from index.ingest import delete as run_delete
+    from index.shard_ingest import delete_sharded
+    from index.shards import is_sharded
 
-    n, missing = run_delete(index, article_ids, wait=not no_wait)
+    run = delete_sharded if is_sharded(index) else run_delete
+    n, missing = run(index, article_ids, wait=not no_wait)
     for m in missing:
         err.print(f"[yellow]not found:[/] {escape(m)}", highlight=False)
     if not quiet:
@@ -916,7 +945,11 @@ def reindex(
     """Rebuild the Whoosh and FAISS stores from the catalog alone (optionally with another --model), and
     extract every passage's claim features again."""
     from index.ingest import reindex as run_reindex
+    from index.shard_ingest import reindex_sharded
+    from index.shards import is_sharded
 
+    if is_sharded(index):
+        run_reindex = reindex_sharded
     with _progress(quiet) as progress:
         r = run_reindex(
             index, model=model, progress=progress, embed_fields=embed_field or (), extract=not no_extract
@@ -929,9 +962,11 @@ def reindex(
 @guarded
 def check(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
     """Verify that catalog, Whoosh and FAISS hold the same passages and the manifest's checksums match."""
+    from index.shards import is_sharded
     from search.admin import check_index
+    from search.shard_admin import sharded_check
 
-    report = check_index(index)
+    report = sharded_check(index) if is_sharded(index) else check_index(index)
     if as_json:
         print(json.dumps(report, ensure_ascii=False))
     else:
@@ -940,8 +975,10 @@ def check(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
         for line in report["notes"]:
             err.print(f"[yellow]note:[/] {escape(line)}", highlight=False)
         if report["ok"]:
+            shards = f" ({report['shards']} shards)" if "shards" in report else ""
             err.print(
-                f"[green]ok[/]: {report['passages']} passages in catalog, Whoosh and FAISS", highlight=False
+                f"[green]ok[/]: {report['passages']} passages in catalog, Whoosh and FAISS{shards}",
+                highlight=False,
             )
     raise typer.Exit(0 if report["ok"] else 2)
 
@@ -951,8 +988,10 @@ def check(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
 def repair(index: IndexOpt = DEFAULT_INDEX, quiet: QuietOpt = False) -> None:
     """Rebuild the derived stores (Whoosh, FAISS, manifest) from the catalog."""
     from index.repair import repair as run_repair
+    from index.shard_ingest import repair_sharded
+    from index.shards import is_sharded
 
-    r = run_repair(index)
+    r = repair_sharded(index) if is_sharded(index) else run_repair(index)
     if not quiet:
         err.print(f"repaired: {r['passages']} passages re-indexed from the catalog ({r['seconds']:.1f}s)")
 
@@ -982,9 +1021,12 @@ def serve(
 ) -> None:
     """Serve the index over HTTP: search pages and a JSON API (read-only by default)."""
     from index.manifest import read_manifest
+    from index.shards import is_sharded
     from search.serve import check_bind
 
     check_bind(host, token)
+    if is_sharded(index):
+        _fail(f"claims serve does not read a sharded index yet: serve one shard (--index {index}/shard-00)")
     read_manifest(index)  # a missing or damaged index fails here, in one line
     import uvicorn
 
@@ -1000,6 +1042,26 @@ def serve(
             f"serving {index} on http://{host}:{port}/ (API docs: /docs; Ctrl-C stops)", highlight=False
         )
     uvicorn.run(web, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
+
+
+shard_app = typer.Typer(help="Sharded indexes: `claims shard add DIR --index SHARDED`.", no_args_is_help=True)
+app.add_typer(shard_app, name="shard")
+
+
+@shard_app.command("add")
+@guarded
+def shard_add(
+    shard_dir: Annotated[Path, typer.Argument(help="An ordinary index folder to add as a shard.")],
+    index: IndexOpt = DEFAULT_INDEX,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add an existing index as a shard of --index (made a sharded index when new); it keeps its
+    articles and passage ids, and takes no new articles by hash."""
+    from index.shards import add_shard
+
+    sh = add_shard(index, shard_dir)
+    if not quiet:
+        err.print(f"added {shard_dir} as shard {sh.number} of {index}", highlight=False)
 
 
 @app.command(name="eval")

@@ -17,6 +17,13 @@ and ``n == 0`` (only a range or other non-term matcher left) divided by zero ("u
 ZeroDivisionError" for ``date:[...] S-400``). Here ``n`` is fixed when the matcher is built, and with
 ``n <= 1`` there is nothing to coordinate: the score is the plain BM25F sum. ``search.impacts``
 computes the same rule with numpy.
+
+3. The term count ``n`` of that bonus is the index's, not the segment's. Whoosh counts only the query
+terms present in the segment being scored, so one passage scored differently depending on which
+segment (or shard) held it. A term absent from a segment but present elsewhere in the index gets an
+inactive matcher that still counts (``_TermElsewhere``). "Elsewhere" is the top searcher's
+``claims_term_present(field, btext)`` when set (a sharded index: any shard, ``search.sharded``), else
+the searcher's own reader (every segment). ``search.impacts`` counts terms the same way.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ def apply() -> None:
 
     W3PerDocReader._cached_reader = _cached_reader
     _patch_coordination()
+    _patch_term_count()
     _applied = True
 
 
@@ -58,3 +66,48 @@ def _patch_coordination() -> None:
 
     CoordMatcher._replacement = _replacement
     CoordMatcher._sqr = _sqr
+
+
+def term_present(searcher, fieldname: str, btext: bytes) -> bool:
+    """Does the index of ``searcher`` (its top searcher; a sharded index: any shard) hold the term?"""
+    top = searcher.get_parent()
+    present = getattr(top, "claims_term_present", None)
+    return present(fieldname, btext) if present is not None else (fieldname, btext) in top.reader()
+
+
+def _patch_term_count() -> None:
+    from whoosh.matching import mcore
+    from whoosh.query.terms import Term
+
+    class _TermElsewhere(mcore.NullMatcherClass):
+        """A term this segment lacks but the index holds: never active, counted by ``term_matchers``."""
+
+        def __init__(self, fieldname: str, btext: bytes):
+            self._term = (fieldname, btext)
+
+        def term(self):
+            return self._term
+
+        def id(self):
+            return -1
+
+        def matching_terms(self, id=None):
+            return iter(())
+
+        def __repr__(self) -> str:
+            return f"<TermElsewhere {self._term!r}>"
+
+    original = Term.matcher
+
+    def matcher(self, searcher, context=None):
+        m = original(self, searcher, context)
+        if m is mcore.NullMatcher and self.fieldname in searcher.schema:
+            try:
+                btext = searcher.schema[self.fieldname].to_bytes(self.text)
+            except ValueError:
+                return m
+            if term_present(searcher, self.fieldname, btext):
+                return _TermElsewhere(self.fieldname, btext)
+        return m
+
+    Term.matcher = matcher

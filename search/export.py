@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ClaimsError
-from index.manifest import manifest_path, tool_version
+from index.manifest import tool_version
 from search.hits import FEATURE_FIELDS, Hit
 from search.options import SearchOptions, described, to_json, trec_line
 from search.output import Output
@@ -220,7 +220,7 @@ def _open(index_dir: Path | None, model: str | None) -> tuple[Searcher, str]:
     for _ in range(5):
         s = Searcher(index_dir, model=model)
         try:
-            data = manifest_path(s.dir).read_bytes()
+            data = s.manifest_bytes()  # a sharded index: its shards' manifests
             if json.loads(data).get("generation") == s.manifest.generation:
                 return s, hashlib.sha256(data).hexdigest()
         except (OSError, ValueError):

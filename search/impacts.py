@@ -10,7 +10,10 @@ Supported: trees of ``Term`` (text, title and context fields), ``Or`` (sum of sc
 the coordination bonus ``CoordMatcher._sqr`` as fixed in ``index.whoosh_patch``: the segment's term
 count ``n`` of the query, and no bonus or penalty when ``n <= 1``, so a one-word query is plain BM25F),
 ``And`` (sum over passages matching every clause) and ``AndNot`` - the default operator's bag of words,
-``AND``, ``OR``, ``NOT`` and their nesting. Anything else (phrases, wildcards, fuzzy terms, other
+``AND``, ``OR``, ``NOT`` and their nesting. A term absent from a segment but present in the
+index (another segment, or another shard of a sharded index) still counts in ``n``, as in Whoosh
+once patched. The idf and average field lengths come from the Whoosh searcher, so a sharded index's
+global statistics (``search.sharded``) reach both paths. Anything else (phrases, wildcards, fuzzy terms, other
 fields) raises ``Unsupported`` and Whoosh answers it. Each score equals (patched) Whoosh's score of
 that document to float rounding; ties break by Whoosh docnum, as Whoosh's collector does
 (``tests/integration/test_impacts.py`` checks both against Whoosh, and ``tests/integration/
@@ -225,8 +228,10 @@ class ImpactIndex:
         if q.fieldname not in FIELDS or not isinstance(q.text, str):
             raise Unsupported(f"field {q.fieldname}")
         p = seg.postings(q.fieldname, q.text)
-        if p is None:
-            return None  # Whoosh: a NullMatcher, which counts no term
+        if p is None:  # absent here: counts as a term when the index (any segment or shard) holds it
+            if not self._present(q.fieldname, q.text):
+                return None  # Whoosh: a NullMatcher, which counts no term
+            return _Res(np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int32), 1)
         docs, tf, fl = p
         key = (q.fieldname, q.text)
         if key not in idf_cache:
@@ -237,6 +242,16 @@ class ImpactIndex:
         if q.boost != 1.0:
             scores = scores * q.boost
         return _Res(docs, scores, np.ones(len(docs), np.int32), 1)
+
+    def _present(self, field: str, text: str) -> bool:
+        """The term count rule of ``index.whoosh_patch`` (3): is the term anywhere in the index?"""
+        from index.whoosh_patch import term_present
+
+        try:
+            btext = self.searcher.schema[field].to_bytes(text)
+        except ValueError:
+            return False
+        return term_present(self.searcher, field, btext)
 
     def _children(self, q, seg, idf_cache) -> list[_Res]:
         return [r for r in (self._eval(c, seg, idf_cache) for c in q.subqueries) if r is not None]

@@ -62,7 +62,18 @@ def default_index() -> Path:
 
 
 class Searcher:
-    """Read-only view of one committed generation of an index folder."""
+    """Read-only view of one committed generation of an index folder (a sharded folder opens as a
+    ``search.sharded.ShardedSearcher``, which ranks as one index over the same articles would)."""
+
+    def __new__(cls, index_dir: Path | None = None, model: str | None = None):
+        if cls is Searcher:
+            from index.shards import is_sharded
+
+            if is_sharded(Path(index_dir) if index_dir else default_index()):
+                from search.sharded import ShardedSearcher
+
+                return super().__new__(ShardedSearcher)
+        return super().__new__(cls)
 
     def __init__(self, index_dir: Path | None = None, model: str | None = None):
         self.dir = Path(index_dir) if index_dir else default_index()
@@ -106,6 +117,18 @@ class Searcher:
             if fh is not None:
                 fh.close()
         self._pinned = None
+
+    def manifest_bytes(self) -> bytes:
+        """The bytes of the manifest file (``export`` checks they name the generation it opened)."""
+        from index.manifest import manifest_path
+
+        return manifest_path(self.dir).read_bytes()
+
+    def filter_plan(self, filters):
+        """``filters`` computed once for every leg (``search.keyword_leg.FilterPlan``)."""
+        from search.keyword_leg import plan
+
+        return plan(self, filters)
 
     def __enter__(self) -> Searcher:
         return self
@@ -235,8 +258,6 @@ class Searcher:
         Raises:
             EmptyQueryError: No searchable words once cleaned, in every mode (nothing empty is embedded).
         """
-        from search.keyword_leg import FilterPlan
-
         text = text or ""
         if opts.clean and (opts.literal or opts.mode == "semantic"):
             text = clean_claim_text(text)
@@ -253,7 +274,7 @@ class Searcher:
             words = parsed.words
             if opts.mode != "semantic" or not words:  # clauses alone: listed by the keyword path
                 q, conj = parsed.scored, parsed.conj
-        fp = FilterPlan(self, opts.filters)
+        fp = self.filter_plan(opts.filters)
         if opts.mode == "keyword" or not words:
             vector = None
         elif vector is None:
