@@ -1,0 +1,374 @@
+"""A sharded index ranks exactly as one index over the same articles (real Whoosh, FAISS, model).
+
+The session fixture ingests the first ``SUBSET`` records of each shared corpus twice: into one index
+and, with ``--shards 3``, into a sharded one. The shards' embedding caches are seeded from the single
+index's (vectors by text hash: nothing is embedded twice, and both indexes hold the very same vectors,
+so the comparison measures sharding, not embedding batches). Hits are compared by a key that does not
+depend on passage ids (article id + character offsets).
+
+Beside the "equals one index" checks, ``test_bm25f_over_two_shards_by_hand`` computes BM25F from the
+formula with the global document frequency, document count and average length on a tiny 2-shard
+index, and checks that the shards' own (local) statistics would have given another score.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import CORPORA, CORPUS_NAMES, requires_shared
+
+SUBSET = 20  # records per corpus: ~600 passages, each index built in well under a minute
+SHARDS = 3
+
+
+def seed_embeddings(src_index: Path, dst_index: Path) -> None:
+    """Copy the embedding cache (``embeddings`` table) of ``src_index`` into a new index folder."""
+    dst_index.mkdir(parents=True, exist_ok=True)
+    src = src_index / "catalog.sqlite"
+    db = sqlite3.connect(dst_index / "catalog.sqlite")
+    try:
+        (ddl,) = (
+            sqlite3.connect(src).execute("SELECT sql FROM sqlite_master WHERE name = 'embeddings'").fetchone()
+        )
+        db.execute(ddl)
+        db.execute("ATTACH DATABASE ? AS src", (str(src),))
+        db.execute("INSERT INTO embeddings SELECT * FROM src.embeddings")
+        db.commit()
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="session")
+def pair(tmp_path_factory):
+    """``(single index, sharded index, input files)`` over the same corpora subset."""
+    from index.ingest import ingest
+    from index.shard_ingest import ingest_sharded
+    from index.shards import create, read_shards
+
+    if not CORPORA.is_dir():
+        pytest.skip(f"needs the shared corpora in {CORPORA}")
+    root = tmp_path_factory.mktemp("shards")
+    inputs = []
+    for name in CORPUS_NAMES:
+        with gzip.open(CORPORA / name / f"{name}.jsonl.gz", "rt", encoding="utf-8") as f:
+            lines = [line for _, line in zip(range(SUBSET), f, strict=False)]
+        inputs.append(root / f"{name}.jsonl")
+        inputs[-1].write_text("".join(lines), encoding="utf-8")
+    single, sharded = root / "single", root / "sharded"
+    ingest(single, inputs)
+    for _, d in create(sharded, SHARDS).dirs(sharded):
+        seed_embeddings(single, d)
+    report = ingest_sharded(sharded, inputs, shards=SHARDS)
+    assert report.embedded == 0  # every vector came from the seeded caches
+    assert len(read_shards(sharded).shards) == SHARDS
+    return single, sharded, inputs
+
+
+@pytest.fixture(scope="session")
+def searchers(pair):
+    from search.searcher import Searcher
+
+    single, sharded, _ = pair
+    with Searcher(single) as a, Searcher(sharded) as b:
+        yield a, b
+
+
+def _key(h) -> tuple:
+    return (h.article_id, h.start, h.end)
+
+
+def assert_same_ranking(single, sharded, text: str, opts) -> int:
+    """Same scores (1e-6) rank by rank, and the same passages; passages whose scores are exactly equal
+    may come in another order (ties break by passage id, which differs), so they are compared as sets,
+    the last group of ties against the single index's deeper ranking."""
+    import dataclasses
+
+    a = single.search(text, opts).hits
+    b = sharded.search(text, opts).hits
+    assert len(a) == len(b), text
+    assert [h.score for h in b] == pytest.approx([h.score for h in a], abs=1e-6), text
+    for h, g in zip(a, b, strict=True):
+        assert g.scores == pytest.approx(h.scores, abs=1e-6), text
+    deeper = single.search(text, dataclasses.replace(opts, limit=opts.limit * 3)).hits
+    groups: dict[float, set] = {}
+    for h in deeper:
+        groups.setdefault(round(h.score, 6), set()).add(_key(h))
+    for h, g in zip(a, b, strict=True):
+        if _key(h) != _key(g):
+            assert round(h.score, 6) == round(g.score, 6) and _key(g) in groups[round(h.score, 6)], (
+                text,
+                h,
+                g,
+            )
+    return len(a)
+
+
+QUERIES = [
+    # (text, mode, filters)
+    ("missile", "keyword", {}),  # one word
+    ("Russian troops crossed the border", "keyword", {}),  # bag of words: AND-first then OR
+    ('"chemical weapons"', "keyword", {}),  # phrase: Whoosh scores it
+    ("NATO AND Russia", "keyword", {}),
+    ("Syria NOT chemical", "keyword", {}),
+    ("Ukraine", "keyword", {"since": "2022-03-01", "until": "2022-06-30"}),  # date filter
+    ("western media lies", "hybrid", {}),
+    ("the shelling of civilians in Mariupol", "hybrid", {}),
+    ("chemical attack staged", "hybrid", {"sources": "__top__"}),  # source filter: the commonest source
+    ("sanctions against Russia", "semantic", {}),
+    ("Kyiv", "hybrid", {"since": "2022-01-01"}),
+    ("Putin said", "keyword", {"where": "__meta__"}),  # --where on a metadata field (a value of the data)
+]
+
+
+@requires_shared
+@pytest.mark.parametrize(("text", "mode", "filt"), QUERIES, ids=[f"{m}:{t}" for t, m, _ in QUERIES])
+def test_sharded_ranks_as_one_index(searchers, text, mode, filt):
+    from search.options import SearchOptions
+    from search.query import Filters
+
+    single, sharded = searchers
+    if filt.get("where") == "__meta__":
+        value = _some_metadata_value(single, single.manifest.metadata_fields)
+        filt = {"where": Filters.parse_where([value])}
+    if filt.get("sources") == "__top__":
+        sources = single.catalog.stats()["sources"]
+        filt = {"sources": [next(iter(sources))]}
+    opts = SearchOptions(mode=mode, limit=10, filters=Filters(**filt))
+    n = assert_same_ranking(single, sharded, text, opts)
+    assert n > 0, f"{text}: no hits, the comparison would be empty"
+
+
+def _some_metadata_value(searcher, fields: list[str]) -> str:
+    for row in searcher.catalog.iter_passages():
+        for k in fields:
+            v = row["metadata"].get(k)
+            if isinstance(v, str) and v.strip().isalnum() and len(v) < 40:
+                return f"{k}={v}"
+    raise AssertionError(f"no short metadata value among {fields}")
+
+
+@requires_shared
+def test_passages_are_split_over_every_shard_with_unique_ids(pair, searchers):
+    from index.shards import SHARD_BASE
+
+    single, sharded = searchers
+    ids = sharded.catalog.passage_ids()
+    assert len(ids) == len(single.catalog.passage_ids())
+    assert {i // SHARD_BASE for i in ids} == set(range(SHARDS))  # every shard holds some
+    rows = sharded.catalog.passages(ids)
+    assert len({(r["article_id"], r["start"], r["end"]) for r in rows.values()}) == len(ids)
+
+
+@requires_shared
+@pytest.mark.parametrize("text", ["missile", "Russia Ukraine", '"chemical weapons"'])
+def test_facet_counts_equal_one_index(searchers, text):
+    from search.facets import FACETS, facets
+
+    single, sharded = searchers
+    a = facets(single, text, by=FACETS, top=None)
+    b = facets(sharded, text, by=FACETS, top=None)
+    assert a.matches == b.matches > 0
+    assert a.counts == b.counts
+    # by hand: the source counts are the matches' sources, counted row by row
+    pids = [p for p, _, _ in sharded.iter_ranked(text, _facet_opts())]
+    by_source: dict[str, int] = {}
+    for row in sharded.catalog.passages(pids).values():
+        if row["source"]:
+            by_source[row["source"]] = by_source.get(row["source"], 0) + 1
+    assert dict(b.counts["source"]) == by_source
+
+
+def _facet_opts():
+    from search.options import SearchOptions
+
+    return SearchOptions(mode="keyword", limit=0)
+
+
+@requires_shared
+def test_similar_and_show_by_a_global_id(searchers):
+    single, sharded = searchers
+    top = sharded.search("chemical attack", _limit(3)).hits[0]
+    from search.searcher import passage_view
+
+    row = passage_view(sharded, top.passage_id)
+    assert (row["article_id"], row["start"], row["end"]) == _key(top)
+    assert all(n["article_id"] == row["article_id"] for n in row["neighbours"])
+    a = single.similar(passage_id=_single_pid(single, top)).hits
+    b = sharded.similar(passage_id=top.passage_id).hits
+    assert [_key(h) for h in b][:5] == [_key(h) for h in a][:5]
+    assert [h.score for h in b] == pytest.approx([h.score for h in a], abs=1e-6)
+
+
+def _limit(k: int):
+    from search.options import SearchOptions
+
+    return SearchOptions(limit=k)
+
+
+def _single_pid(single, hit) -> int:
+    for pid, row in single.catalog.passages(single.catalog.passage_ids()).items():
+        if (row["article_id"], row["start"], row["end"]) == _key(hit):
+            return pid
+    raise AssertionError("passage not in the single index")
+
+
+@requires_shared
+def test_every_read_command_works_on_the_sharded_index(pair, cli, tmp_path):
+    single, sharded, inputs = pair
+    for args in (("stats", "--json"), ("check", "--json")):
+        r = cli(*args, "--index", sharded)
+        assert r.exit_code == 0, r.stderr
+    st = json.loads(cli("stats", "--json", "--index", sharded).stdout)
+    one = json.loads(cli("stats", "--json", "--index", single).stdout)
+    assert (st["articles"], st["passages"], st["sources"]) == (
+        one["articles"],
+        one["passages"],
+        one["sources"],
+    )
+    assert [s["number"] for s in st["shards"]] == list(range(SHARDS))
+    r = cli("search", "missile", "--mode", "keyword", "--json", "--index", sharded)
+    assert r.exit_code == 0 and r.stdout.strip()
+    pid = json.loads(r.stdout.splitlines()[0])["passage_id"]
+    assert cli("show", pid, "--json", "--index", sharded).exit_code == 0
+    assert cli("similar", "--id", pid, "--json", "--index", sharded).exit_code == 0
+    assert cli("facets", "missile", "--json", "--index", sharded).exit_code == 0
+    out_a, out_b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert cli("export", "missile", "-o", out_a, "--mode", "keyword", "--index", single).exit_code == 0
+    assert cli("export", "missile", "-o", out_b, "--mode", "keyword", "--index", sharded).exit_code == 0
+    rows_a = [r for r in map(json.loads, out_a.read_text().splitlines()) if "manifest" not in r]
+    rows_b = [r for r in map(json.loads, out_b.read_text().splitlines()) if "manifest" not in r]
+    assert rows_a and len(rows_a) == len(rows_b)
+    assert [r["score"] for r in rows_b] == pytest.approx([r["score"] for r in rows_a], abs=1e-6)
+    r = cli("serve", "--index", sharded)
+    assert r.exit_code == 2 and "sharded" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@requires_shared
+def test_reingest_routes_to_the_same_shards(pair, copy_index):
+    from index.shard_ingest import ingest_sharded
+
+    _, sharded, inputs = pair
+    copy = copy_index(sharded)
+    report = ingest_sharded(copy, inputs)
+    assert report.added == report.updated == 0 and report.unchanged > 0
+
+
+# -- by hand: BM25F with global statistics on two tiny shards -----------------------------------
+K1, B = 1.2, 0.75
+TINY = [  # (text, title): no stop words, one sentence each, every text <= 10 tokens (exact lengths)
+    ("Bayraktar drones struck convoys near Kherson.", "Convoy report"),  # 6 tokens
+    ("Bayraktar Bayraktar Bayraktar footage.", "Drone footage"),  # 4
+    ("Artillery shelling continued overnight.", "Shelling update"),  # 4
+    ("Patriot batteries moved east.", "Air defence"),  # 4
+]
+
+
+def _two_shard_ids() -> list[str]:
+    """Article ids for TINY such that d0 and d1 (both with Bayraktar) land on different shards."""
+    from index.shards import route
+
+    ids = [f"tiny-{i}" for i in range(40)]
+    zero = [a for a in ids if route(a, [0, 1]) == 0]
+    one = [a for a in ids if route(a, [0, 1]) == 1]
+    return [zero[0], one[0], zero[1], one[1]]
+
+
+def _bm25(idf: float, tf: float, fl: float, avgfl: float) -> float:
+    return idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * fl / avgfl))
+
+
+@pytest.fixture(scope="module")
+def tiny_sharded(tmp_path_factory) -> Path:
+    from index.shard_ingest import ingest_sharded
+
+    root = tmp_path_factory.mktemp("tiny-shards")
+    src = root / "tiny.jsonl"
+    ids = _two_shard_ids()
+    src.write_text(
+        "".join(
+            json.dumps({"id": i, "text": t, "title": title}) + "\n"
+            for i, (t, title) in zip(ids, TINY, strict=True)
+        ),
+        encoding="utf-8",
+    )
+    ingest_sharded(root / "index", [src], shards=2, extract=False)
+    return root / "index"
+
+
+def test_bm25f_over_two_shards_by_hand(tiny_sharded):
+    from search.options import SearchOptions
+    from search.searcher import Searcher
+
+    n = 4  # documents over both shards
+    avgfl = (6 + 4 + 4 + 4) / n  # text field: summed exact token counts over the summed count
+    idf = math.log(n / (2 + 1)) + 1  # "bayraktar": df 2 (d0 on shard 0, d1 on shard 1)
+    want = {
+        "Bayraktar Bayraktar Bayraktar footage.": _bm25(idf, 3, 4, avgfl),
+        "Bayraktar drones struck convoys near Kherson.": _bm25(idf, 1, 6, avgfl),
+    }
+    with Searcher(tiny_sharded) as s:
+        got = {h.text: h.score for h in s.search("bayraktar", SearchOptions(mode="keyword")).hits}
+        assert got == pytest.approx(want, rel=1e-9)
+        # the shard's own statistics (df 1 of 2 documents) would give another score: the check can fail
+        local = _bm25(math.log(2 / 2) + 1, 3, 4, 4.0)
+        assert abs(local - want["Bayraktar Bayraktar Bayraktar footage."]) > 0.05
+        # coordination: shard 1 (d1) lacks "artillery", yet the query's term count is 2 there too (the
+        # index's, not the shard's): d1 gets the same (m - 1) / (n - 0.9)**2 rule as d0
+        idf_art = math.log(n / (1 + 1)) + 1
+        got2 = {
+            h.text: h.score
+            for h in s.search("bayraktar artillery", SearchOptions(mode="keyword", operator="or")).hits
+        }
+        coord = lambda score, m: (score + (m - 1) / (2 - 0.9) ** 2) * (2 - 1) / 2  # noqa: E731
+        assert got2 == pytest.approx(
+            {
+                "Bayraktar Bayraktar Bayraktar footage.": coord(_bm25(idf, 3, 4, avgfl), 1),
+                "Bayraktar drones struck convoys near Kherson.": coord(_bm25(idf, 1, 6, avgfl), 1),
+                "Artillery shelling continued overnight.": coord(_bm25(idf_art, 1, 4, avgfl), 1),
+            },
+            rel=1e-9,
+        )
+
+
+def test_shard_add_builds_the_same_sharded_index_from_existing_indexes(tiny_sharded, tmp_path, cli):
+    from index.shards import read_shards
+    from search.options import SearchOptions
+    from search.searcher import Searcher
+
+    new = tmp_path / "added"
+    for _, d in read_shards(tiny_sharded).dirs(tiny_sharded):
+        r = cli("shard", "add", d, "--index", new)
+        assert r.exit_code == 0, r.stderr
+    assert read_shards(new).route == []  # added shards take no new articles by hash
+    opts = SearchOptions(mode="keyword")
+    with Searcher(tiny_sharded) as a, Searcher(new) as b:
+        got_a = [(h.passage_id, h.text, h.score) for h in a.search("bayraktar artillery", opts).hits]
+        got_b = [(h.passage_id, h.text, h.score) for h in b.search("bayraktar artillery", opts).hits]
+    assert got_b == got_a and len(got_a) == 3
+    # the same folder twice, a sharded folder, an ordinary --index: one line each, exit 2
+    first = read_shards(tiny_sharded).dirs(tiny_sharded)[0][1]
+    for args, words in (
+        ((first, "--index", new), "already shard 0"),
+        ((tiny_sharded, "--index", tmp_path / "x"), "sharded index"),
+        ((first, "--index", first), "ordinary index"),
+    ):
+        r = cli("shard", "add", *args)
+        assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_ingest_shards_refuses_a_mismatch_and_ray(tiny_sharded, tmp_path, cli):
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "x", "text": "Patriot batteries moved west."}) + "\n")
+    for args, words in (
+        (("--shards", "3", "--index", tiny_sharded), "over 2 shards, not 3"),
+        (("--shards", "0", "--index", tmp_path / "n"), "--shards 0"),
+        (("--shards", "2", "--ray", "local", "--index", tmp_path / "n"), "--ray"),
+    ):
+        r = cli("ingest", src, *args)
+        assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
