@@ -9,6 +9,15 @@ ratios are local wall time / Ray wall time (above 1: Ray is faster). Every run m
 passages (checked).
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/scale.py [--limit N] [--cpus C] [--out DIR]
+
+``--query-sizes 100000`` (and ``--no-ingest`` to skip the part above) times keyword queries on a
+sharded index against one index over the same passages, in the same run: the shared corpora's
+passages, beyond the real ones synthetic copies (``common.scaled_groups``), written once as one index
+(``common.build_claims_keyword_index``, the keyword bench's folder) and once as ``--shards`` shards
+routed by article id (``index.shards.route``), without vectors. Every query of ``common.KEYWORD_QUERIES``
+(38: entities, designators, words, boolean, phrases, a wildcard, date and source filters) runs through
+``Searcher.search`` (k=10, keyword mode), warm, median of ``--passes``; both must return the same
+scores (checked). Per shard: each shard's own keyword leg (its part of the scatter) timed alone.
 """
 
 from __future__ import annotations
@@ -23,16 +32,20 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
+from common import (  # noqa: E402
     CODE_VERSION,
     DEFAULT_OUT,
     command_line,
+    copy_article,
     corpus_files,
     log,
     md_table,
+    read_articles,
     require_shared,
     save_json,
-)  # noqa: E402
+    scaled_groups,
+    split_all,
+)
 
 
 def subset(out: Path, limit: int) -> list[Path]:
@@ -66,14 +79,175 @@ def timed(label: str, fn) -> dict:
     }
 
 
+def build_shards(out: Path, n: int, groups, shards: int) -> Path:
+    """``n`` passages (``scaled_groups``) as a sharded keyword-only index of ``shards`` shards, each
+    article routed by ``index.shards.route``; reused when complete."""
+    from index.catalog import CatalogWriter
+    from index.embed import DEFAULT_MODEL
+    from index.lexical import LexicalWriter, passage_doc
+    from index.manifest import CATALOG, Manifest, write_manifest
+    from index.shards import create, route
+    from index.writer import now_iso
+
+    folder = out / f"kw-{n}-shards{shards}"
+    if (folder / "complete").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    dirs = dict(create(folder, shards).dirs(folder))
+    cats, lexs = {}, {}
+    for k, d in dirs.items():
+        d.mkdir(parents=True)
+        cats[k] = CatalogWriter(d / CATALOG, 0)
+        cats[k].begin_batch(1, f"bench build of shard {k}")
+        lexs[k] = LexicalWriter(d / "lexical", create=True)
+    pending, pos, t0 = 0, 0, time.perf_counter()
+    for a, copy, items in scaled_groups(groups, n):
+        art = copy_article(a, copy)
+        k = route(art.article_id, list(range(shards)))
+        passages = [p for _, p in items]
+        hashes = [str(pos + j) for j in range(len(items))]
+        pids = cats[k].add_article(art, f"bench-{copy}", passages, [], hashes, 1)
+        lexs[k].add(passage_doc(pid, 1, p, art) for pid, p in zip(pids, passages, strict=True))
+        pos += len(items)
+        pending += len(items)
+        if pending >= 50_000 or pos >= n:
+            for k in dirs:
+                cats[k].commit()
+                lexs[k].commit()
+            log(f"kw-{n}-shards{shards}: {pos:,}/{n:,} passages ({time.perf_counter() - t0:.0f} s)")
+            pending = 0
+    for k, d in dirs.items():
+        counts = cats[k].counts(1)
+        cats[k].finish_batch(1, {"passages": counts.get("passages", 0)})
+        cats[k].close()
+        now = now_iso()
+        write_manifest(
+            d,
+            Manifest(
+                generation=1, model=DEFAULT_MODEL, dimension=384, counts=counts, created=now, updated=now
+            ),
+        )
+    (folder / "complete").write_text("ok")
+    return folder
+
+
+def query_latency(out: Path, n: int, groups, shards: int, passes: int) -> dict:
+    """Keyword ``Searcher.search`` p50/p95 on one index and on ``shards`` shards of the same passages,
+    and each shard's own keyword leg; the two rankings' scores must agree."""
+    from common import KEYWORD_QUERIES, build_claims_keyword_index, latencies_ms, summary
+
+    from search.options import SearchOptions
+    from search.query import analyze_query
+    from search.searcher import Searcher
+
+    single_dir, _ = build_claims_keyword_index(out, n, groups)
+    sharded_dir = build_shards(out, n, groups, shards)
+    row: dict = {
+        "passages": n,
+        "shards": shards,
+        "queries": len(KEYWORD_QUERIES),
+        "load_1min_before": os.getloadavg()[0],
+    }
+    with Searcher(single_dir) as one, Searcher(sharded_dir) as many:
+        opts = [SearchOptions(mode="keyword", limit=10, filters=q.filters()) for q in KEYWORD_QUERIES]
+        texts = [q.text for q in KEYWORD_QUERIES]
+        same = 0
+        for t, o in zip(texts, opts, strict=True):
+            a = [h.score for h in one.search(t, o).hits]
+            b = [h.score for h in many.search(t, o).hits]
+            same += len(a) == len(b) and all(abs(x - y) <= 1e-6 for x, y in zip(a, b, strict=True))
+        row["same_scores"] = same
+        for label, se in (("single", one), ("sharded", many)):
+            ms = latencies_ms(lambda i, se=se: se.search(texts[i], opts[i]), range(len(texts)), passes)
+            row[label] = summary(ms)
+        per_shard = []
+        for number, sh in many.shards:
+            plans = [sh.filter_plan(o.filters) for o in opts]
+            parsed = [analyze_query(t, sh.schema, False, sh.manifest.metadata_fields).scored for t in texts]
+
+            def leg(i, sh=sh, plans=plans, parsed=parsed):
+                return sh.keyword_run(parsed[i], 100, plans[i], "or")
+
+            per_shard.append(
+                {
+                    "shard": number,
+                    "passages": sh.manifest.counts.get("passages", 0),
+                    **summary(latencies_ms(leg, range(len(texts)), passes)),
+                }
+            )
+        row["per_shard"] = per_shard
+    row["ratio_p50"] = round(row["sharded"]["p50_ms"] / row["single"]["p50_ms"], 2)
+    row["bytes_single_mb"] = round(_mb(single_dir), 1)
+    row["bytes_sharded_mb"] = round(_mb(sharded_dir), 1)
+    return row
+
+
+def _mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def print_queries(rows: list[dict]) -> None:
+    print(
+        md_table(
+            [
+                "passages",
+                "shards",
+                "single p50 / p95 ms",
+                "sharded p50 / p95 ms",
+                "sharded / single p50",
+                "same scores",
+                "load",
+            ],
+            [
+                (
+                    f"{r['passages']:,}",
+                    r["shards"],
+                    f"{r['single']['p50_ms']} / {r['single']['p95_ms']}",
+                    f"{r['sharded']['p50_ms']} / {r['sharded']['p95_ms']}",
+                    r["ratio_p50"],
+                    f"{r['same_scores']} of {r['queries']}",
+                    round(r["load_1min_before"], 1),
+                )
+                for r in rows
+            ],
+        )
+    )
+    print()
+    print(
+        md_table(
+            ["passages", "shard", "shard passages", "its keyword leg p50 / p95 ms (depth 100)"],
+            [
+                (f"{r['passages']:,}", s["shard"], f"{s['passages']:,}", f"{s['p50_ms']} / {s['p95_ms']}")
+                for r in rows
+                for s in r["per_shard"]
+            ],
+        )
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the input, indexes and JSON")
     ap.add_argument("--limit", type=int, default=100, help="records per corpus file")
     ap.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray cluster")
+    ap.add_argument("--query-sizes", default="", help="passage counts for sharded vs single query latency")
+    ap.add_argument("--shards", type=int, default=3, help="shards of the sharded index (query latency)")
+    ap.add_argument("--passes", type=int, default=3, help="timed passes per query (median taken)")
+    ap.add_argument("--no-ingest", action="store_true", help="skip the Ray ingest part")
     args = ap.parse_args()
     require_shared()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.query_sizes:
+        groups = split_all(read_articles())
+        rows = [
+            query_latency(args.out, int(n), groups, args.shards, args.passes)
+            for n in args.query_sizes.split(",")
+        ]
+        print(f"`{command_line()}` (code {CODE_VERSION})\n")
+        print_queries(rows)
+        save_json(args.out, "scale-queries.json", {"command": command_line(), "rows": rows})
+    if args.no_ingest:
+        return
     import ray
 
     from index.embed import Embedder
