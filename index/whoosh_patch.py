@@ -23,7 +23,8 @@ terms present in the segment being scored, so one passage scored differently dep
 segment (or shard) held it. A term absent from a segment but present elsewhere in the index gets an
 inactive matcher that still counts (``_TermElsewhere``). "Elsewhere" is the top searcher's
 ``claims_term_present(field, btext)`` when set (a sharded index: any shard, ``search.sharded``), else
-the searcher's own reader (every segment). ``search.impacts`` counts terms the same way.
+the searcher's own reader (every segment). ``search.impacts`` counts terms the same way. Wildcards,
+prefixes and fuzzy terms expand over the index's terms the same way (``claims_term_reader``).
 """
 
 from __future__ import annotations
@@ -111,3 +112,30 @@ def _patch_term_count() -> None:
         return m
 
     Term.matcher = matcher
+    _patch_expansion()
+
+
+def _patch_expansion() -> None:
+    """Rule 3 for wildcards, prefixes and fuzzy terms: expand them over the index's terms (the top
+    searcher's ``claims_term_reader``, a reader over every shard, when set; else every segment), not
+    the segment's, so the expansion and its term count are the same wherever a passage lives."""
+    from whoosh import matching
+    from whoosh.query import Or
+    from whoosh.query.terms import MultiTerm, Term
+
+    def matcher(self, searcher, context=None):
+        top = searcher.get_parent()
+        reader = getattr(top, "claims_term_reader", None)
+        reader = top.reader() if reader is None else reader
+        qs = [Term(self.field(), word) for word in self._btexts(reader) if word]
+        if not qs:
+            return matching.NullMatcher()
+        if len(qs) == 1:
+            return qs[0].matcher(searcher, context)
+        if self.constantscore:  # as Whoosh: the sub-queries' scores do not matter
+            from whoosh.searching import SearchContext
+
+            context = context.set(weighting=None) if context else SearchContext(weighting=None)
+        return Or(qs, boost=self.boost).matcher(searcher, context)
+
+    MultiTerm.matcher = matcher

@@ -79,10 +79,14 @@ class GlobalStats:
         return any((fieldname, btext) in s.reader() for s in self.searchers)
 
     def install(self) -> None:
+        from whoosh.reading import MultiReader
+
+        union = MultiReader([s.reader() for s in self.searchers])  # wildcard expansion over every shard
         for s in self.searchers:
             s.idf = self.idf
             s.avg_field_length = self.avg_field_length
             s.claims_term_present = self.term_present
+            s.claims_term_reader = union
 
 
 class ShardedPlan:
