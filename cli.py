@@ -321,7 +321,7 @@ def render_hits(result, as_json: bool, expand: bool = False, explain: bool = Fal
     if clustered:
         table.add_column("claims", justify="right")
     table.add_column("title / passage", ratio=1)
-    table.add_column("id", justify="right")
+    table.add_column("id", justify="right", no_wrap=True)  # whole: a sharded index's ids are 12 digits
     for h in result.hits:
         body = Text(h.title or "", style="bold")
         body.append("\n")
