@@ -93,11 +93,19 @@ class ShardedPlan:
     """A query's filter over every shard: one ``search.keyword_leg.FilterPlan`` per shard."""
 
     def __init__(self, sharded: ShardedSearcher, filters):
+        from index.analysis import metadata_key
         from search.keyword_leg import FilterPlan
 
         self.filters = filters if filters else None
         self.numbers = [n for n, _ in sharded.shards]
-        self.parts = [FilterPlan(s, filters) for _, s in sharded.shards]
+        # a --where key that a shard never saw admits nothing there (the index as a whole knows it)
+        keys = {
+            metadata_key(k) for k, _ in (filters.where if filters else ()) if k not in ("article_id", "url")
+        }
+        self.parts = [
+            None if keys - set(s.manifest.metadata_fields) else FilterPlan(s, filters)
+            for _, s in sharded.shards
+        ]
         self._allowed: set[int] | None = None
 
     def __bool__(self) -> bool:
@@ -110,6 +118,7 @@ class ShardedPlan:
             self._allowed = {
                 global_pid(n, p)
                 for n, part in zip(self.numbers, self.parts, strict=True)
+                if part is not None
                 for p in part.allowed()
             }
         return self._allowed
@@ -377,6 +386,8 @@ class ShardedSearcher(Searcher):
         def top(query) -> Run:
             hits: Run = []
             for (n, s), part in zip(self.shards, fp.parts, strict=True):
+                if part is None:
+                    continue
                 hits += [(global_pid(n, p), sc) for p, sc in shard_run(s, query, depth, part, "or")]
             hits.sort(key=lambda h: (-h[1], h[0]))
             return hits if depth is None else hits[:depth]

@@ -321,7 +321,8 @@ def tiny_sharded(tmp_path_factory) -> Path:
     ids = _two_shard_ids()
     src.write_text(
         "".join(
-            json.dumps({"id": i, "text": t, "title": title}) + "\n"
+            json.dumps({"id": i, "text": t, "title": title, **({"desk": "kyiv"} if i == ids[0] else {})})
+            + "\n"
             for i, (t, title) in zip(ids, TINY, strict=True)
         ),
         encoding="utf-8",
@@ -401,3 +402,16 @@ def test_ingest_shards_refuses_a_mismatch_and_ray(tiny_sharded, tmp_path, cli):
     ):
         r = cli("ingest", src, *args)
         assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_where_key_only_one_shard_knows_filters_instead_of_failing(tiny_sharded):
+    from search.options import SearchOptions
+    from search.query import Filters
+    from search.searcher import Searcher
+
+    with Searcher(tiny_sharded) as s:
+        assert [set(sh.manifest.metadata_fields) for _, sh in s.shards] == [{"desk"}, set()]
+        for mode in ("keyword", "hybrid"):
+            opts = SearchOptions(mode=mode, filters=Filters(where=Filters.parse_where(["desk=kyiv"])))
+            hits = s.search("bayraktar", opts).hits
+            assert [h.text for h in hits] == ["Bayraktar drones struck convoys near Kherson."]
