@@ -279,13 +279,30 @@ def test_every_read_command_works_on_the_sharded_index(pair, cli, tmp_path):
 
 
 @requires_shared
-def test_reingest_routes_to_the_same_shards(pair, copy_index):
+def test_reingest_routes_to_the_same_shards(pair, copy_index, tmp_path):
     from index.shard_ingest import ingest_sharded
+    from index.shards import article_ids, read_shards
+    from search.shard_admin import sharded_check
 
     _, sharded, inputs = pair
     copy = copy_index(sharded)
     report = ingest_sharded(copy, inputs)
     assert report.added == report.updated == 0 and report.unchanged > 0
+    # a changed article replaces its passages in the shard that holds it, wherever its hash points
+    first = json.loads(inputs[0].read_text(encoding="utf-8").splitlines()[0])
+    holder = [n for n, d in read_shards(copy).dirs(copy) if first["id"] in article_ids(d, _gen(d))]
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(json.dumps({**first, "text": first["text"] + " Added sentence about drones."}) + "\n")
+    report = ingest_sharded(copy, [changed])
+    assert (report.added, report.updated) == (0, 1)
+    assert [n for n, d in read_shards(copy).dirs(copy) if first["id"] in article_ids(d, _gen(d))] == holder
+    assert sharded_check(copy)["ok"]
+
+
+def _gen(d: Path) -> int:
+    from index.manifest import read_manifest
+
+    return read_manifest(d).generation
 
 
 # -- by hand: BM25F with global statistics on two tiny shards -----------------------------------
