@@ -440,8 +440,7 @@ def ingest(
             wait=not no_wait,
             progress=progress,
             embed_fields=embed_field or (),
-            # --ray drives plan/apply without the extraction stage: `claims reindex` adds the features
-            **({} if ray is not None else {"extract": not no_extract}),
+            extract=not no_extract,
         )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
