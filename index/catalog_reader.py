@@ -289,10 +289,17 @@ class CatalogReader:
         )
         return {r[0] for r in self.db.execute(sql, args)}
 
-    def number_rows(self, kind: str) -> Iterator[tuple[int, str | None, float, float]]:
+    def number_rows(self, kind: str) -> list[tuple[int, str | None, float, float]]:
         """``(passage id, unit, low, high)`` of every quantity of ``kind`` (``index.intel.numbers``:
         ``aircraft``, ``casualties``, ``distance``...) in the visible passages (``low == high`` but for
-        vague quantities such as "dozens of")."""
+        vague quantities such as "dozens of"). Read from the stored JSON once per kind and generation
+        and kept: rows visible at a committed generation never change."""
+        cache = self.__dict__.setdefault("_number_cache", {})
+        if (self.gen, kind) not in cache:
+            cache[(self.gen, kind)] = list(self._number_rows(kind))
+        return cache[(self.gen, kind)]
+
+    def _number_rows(self, kind: str) -> Iterator[tuple[int, str | None, float, float]]:
         if not self.has_features():
             return
         sql = (

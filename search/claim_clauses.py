@@ -224,7 +224,10 @@ def claim_clause(node: query.Query) -> ClaimClause:
         return ClaimClause(field, "part", names=(value,), text=value)
     if field == "mode":
         if value.lower() not in MODES:
-            raise QuerySyntaxError(f"mode:{value} is not a mode; choose one of {', '.join(MODES)}")
+            raise QuerySyntaxError(
+                f"mode:{value} is not a mode; choose one of {', '.join(MODES)} (or search the words as plain "
+                "text with --literal)"
+            )
         return ClaimClause(field, "is", names=(value.lower(),), text=value)
     return ClaimClause(field, "is", names=entity_names(value), text=value)
 
@@ -245,7 +248,7 @@ def number_clause(spec: str) -> ClaimClause:
         raise QuerySyntaxError(
             f"--number {spec!r}: unknown number field {name!r}; choose one of {', '.join(NUMBER_FIELDS)}"
         )
-    v = _number(name, value)
+    v = _number(name, value, flag=True)
     lo, hi = (v, None) if op[0] == ">" else (None, v) if op[0] == "<" else (v, v)
     excl = len(op) == 1 and op in "<>"
     return ClaimClause(
@@ -263,15 +266,17 @@ def _kinds() -> str:
     return ", ".join(RANGE_FIELDS)
 
 
-def _number(field: str, value: str) -> float:
+def _number(field: str, value: str, flag: bool = False) -> float:
     try:
         out = float(value.replace(",", "").replace("_", ""))
     except ValueError:
         out = float("nan")
     if out != out or out in (float("inf"), float("-inf")):
+        if flag:
+            raise QuerySyntaxError(f"--number {field}: {value!r} is not a number; e.g. --number '{field}>=3'")
         raise QuerySyntaxError(
-            f"{field}:{value} is not a number; compare with a number, e.g. {field}:>=3, {field}:<500 "
-            f"or {field}:[1 TO 5]"
+            f"{field}:{value} is not a number; compare with a number ({field}:>=3, {field}:<500, "
+            f"{field}:[1 TO 5]) or search the words as plain text with --literal"
         )
     return out
 

@@ -102,6 +102,19 @@ def test_number_flag_equals_the_clause(tiny):
     assert _articles(tiny, "missile", "semantic", weapons=["Kh-47M2"]) == {"a1", "a2"}  # flags alias too
 
 
+def test_facets_count_what_the_claim_clauses_admit(tiny):
+    from search.facets import facets
+    from search.options import SearchOptions
+    from search.query import Filters
+
+    got = facets(tiny, "casualties:>100", by="source")
+    assert got.matches == 2 and dict(got.counts["source"]) == {"AP": 1, "BBC": 1}
+    flag = facets(
+        tiny, "missile", SearchOptions(mode="keyword", filters=Filters(numbers=["casualties>200"])), "source"
+    )
+    assert flag.matches == 1 and dict(flag.counts["source"]) == {"AP": 1}
+
+
 def test_similar_flags_the_details_near_duplicates_disagree_on(tiny, tiny_index, cli):
     from search.options import similar_options
 
