@@ -16,6 +16,9 @@ leg and under every ``--operator``:
 * field names are case-insensitive (``Source:TASS``); a query of field clauses alone lists the
   passages they admit (keyword score 0.0, index order).
 
+The claim fields (``speaker:``, ``mode:``, ``place:``, ``casualties:>100``...: ``search.claim_clauses``)
+are field clauses by the same rules; their leaves are answered by the catalog.
+
 ``split_clauses`` takes them out of a parsed (unnormalized) query; ``Restriction.docs`` evaluates them.
 """
 
