@@ -102,6 +102,14 @@ CheckworthyOpt = Annotated[
     float | None,
     typer.Option("--checkworthy", help="Only passages with check-worthiness at least this (0..1)."),
 ]
+NumberOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--number",
+        help="Only passages stating such a quantity, e.g. 'casualties>100', 'aircraft>=3', "
+        "'distance_km<500' (repeatable, all must hold).",
+    ),
+]
 LiteralOpt = Annotated[
     bool, typer.Option("--literal", help="No query syntax: every character is plain text.")
 ]
@@ -265,6 +273,7 @@ def _options(**kw) -> Any:
         places=list(kw.pop("place", None) or []),
         weapons=list(kw.pop("weapon", None) or []),
         checkworthy=kw.pop("checkworthy", None),
+        numbers=list(kw.pop("number", None) or []),
     )
     group = kw.pop("group_by", None)
     kw = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in kw.items()}
@@ -281,7 +290,7 @@ def _pick(values: dict[str, Any]) -> dict[str, Any]:
     import dataclasses
 
     fields = {f.name for f in dataclasses.fields(so.SearchOptions)} | {"since", "until", "source", "where"}
-    fields |= {"speaker", "claim_mode", "entity", "place", "weapon", "checkworthy"}
+    fields |= {"speaker", "claim_mode", "entity", "place", "weapon", "checkworthy", "number"}
     return {k: v for k, v in values.items() if k in fields}
 
 
@@ -326,6 +335,10 @@ def render_hits(result, as_json: bool, expand: bool = False, explain: bool = Fal
         body = Text(h.title or "", style="bold")
         body.append("\n")
         body.append_text(_snippet(h))
+        if h.cluster and h.cluster.get("conflicts"):
+            from search.clusters import describe_conflicts
+
+            body.append("\nconflicting: " + describe_conflicts(h.cluster["conflicts"]), style="bold red")
         row = [str(h.rank), f"{h.score:.4g}"]
         if explain:
             row.append("\n".join(f"{leg}: #{h.ranks[leg]} {h.scores[leg]:.4g}" for leg in h.ranks))
@@ -447,8 +460,7 @@ def ingest(
             wait=not no_wait,
             progress=progress,
             embed_fields=embed_field or (),
-            # --ray drives plan/apply without the extraction stage: `claims reindex` adds the features
-            **({} if ray is not None else {"extract": not no_extract}),
+            extract=not no_extract,
         )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -571,6 +583,7 @@ def search(
     place: PlaceOpt = None,
     weapon: WeaponOpt = None,
     checkworthy: CheckworthyOpt = None,
+    number: NumberOpt = None,
     literal: LiteralOpt = False,
     operator: OperatorOpt = D.operator,
     clean: CleanOpt = D.clean,
@@ -655,6 +668,7 @@ def similar(
     place: PlaceOpt = None,
     weapon: WeaponOpt = None,
     checkworthy: CheckworthyOpt = None,
+    number: NumberOpt = None,
     operator: OperatorOpt = S.operator,
     clean: CleanOpt = S.clean,
     around: AroundOpt = S.around,
@@ -721,6 +735,7 @@ def export(
     place: PlaceOpt = None,
     weapon: WeaponOpt = None,
     checkworthy: CheckworthyOpt = None,
+    number: NumberOpt = None,
     literal: LiteralOpt = False,
     operator: OperatorOpt = D.operator,
     around: AroundOpt = D.around,
@@ -837,6 +852,7 @@ def facets(
     place: PlaceOpt = None,
     weapon: WeaponOpt = None,
     checkworthy: CheckworthyOpt = None,
+    number: NumberOpt = None,
     literal: LiteralOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     model: ModelOpt = None,

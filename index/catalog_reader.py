@@ -193,7 +193,8 @@ class CatalogReader:
             speaker: Case-insensitive substring of the speaker's name (``Putin`` matches ``Vladimir Putin``).
             mode: ``quote``, ``reported`` or ``assertion``.
             entities: ``{class: [canonical names]}`` (class ``any``, ``place``, ``weapon``, ``person``,
-                ``org``, ``nationality``); each name must be present (case-insensitive, whole name).
+                ``org``, ``nationality``); each name must be present (case-insensitive, whole name); a
+                name may be a tuple of alternatives (a name and its gazetteer canonical name).
             checkworthy: Minimum check-worthiness in [0, 1].
         """
         where, args = [visible("p", self.gen)], []
@@ -208,8 +209,12 @@ class CatalogReader:
             args.append(float(checkworthy))
         for cls, names in (entities or {}).items():
             for name in names:
-                sub = "SELECT passage_id FROM passage_entities e WHERE e.canonical = ? COLLATE NOCASE"
-                args.append(name)
+                alts = [name] if isinstance(name, str) else list(name)
+                marks = ",".join("?" * len(alts))
+                sub = (
+                    f"SELECT passage_id FROM passage_entities e WHERE e.canonical COLLATE NOCASE IN ({marks})"
+                )
+                args.extend(alts)
                 if cls != "any":
                     sub += " AND e.class = ?"
                     args.append(cls)
@@ -219,6 +224,92 @@ class CatalogReader:
             + " AND ".join(where)
         )
         return {r[0] for r in self.db.execute(sql, args)}
+
+    def speaker_names(self) -> list[str]:
+        """The distinct speaker names (a name, else the speaker's text) of the visible passages."""
+        if not self.has_features():
+            return []
+        sql = (
+            "SELECT DISTINCT f.speaker FROM passages p JOIN claim_features f ON f.passage_id = p.pid "
+            f"WHERE {visible('p', self.gen)} AND f.speaker IS NOT NULL"
+        )
+        return [r[0] for r in self.db.execute(sql)]
+
+    def speaker_pids(self, names: Iterable[str]) -> set[int]:
+        """Visible passage ids whose speaker is one of ``names`` (exactly, as ``speaker_names`` gives them)."""
+        return self._pids_in("SELECT f.passage_id FROM claim_features f WHERE f.speaker IN ({})", list(names))
+
+    def entity_names(self, cls: str = "any") -> list[str]:
+        """The distinct canonical entity names of class ``cls`` (``any``: every class) in the visible passages."""
+        if not self.has_features():
+            return []
+        cond, args = ("", []) if cls == "any" else ("AND e.class = ?", [cls])
+        sql = (
+            "SELECT DISTINCT e.canonical FROM passages p JOIN passage_entities e ON e.passage_id = p.pid "
+            f"WHERE {visible('p', self.gen)} {cond}"
+        )
+        return [r[0] for r in self.db.execute(sql, args)]
+
+    def entity_pids(self, cls: str, names: Iterable[str]) -> set[int]:
+        """Visible passage ids naming one of ``names`` (canonical, case-insensitive) of class ``cls``
+        (``any``: every class)."""
+        sql = "SELECT e.passage_id FROM passage_entities e WHERE e.canonical COLLATE NOCASE IN ({})"
+        if cls != "any":
+            sql += " AND e.class = ?"
+        return self._pids_in(sql, list(names), [] if cls == "any" else [cls])
+
+    def _pids_in(self, sub: str, values: list[str], extra: list | None = None) -> set[int]:
+        """Visible passage ids of ``sub`` (a SELECT of passage ids with one ``IN ({})``), 900 values a query."""
+        out: set[int] = set()
+        if not values or not self.has_features():
+            return out
+        for i in range(0, len(values), 900):
+            chunk = values[i : i + 900]
+            inner = sub.format(",".join("?" * len(chunk)))
+            sql = f"SELECT p.pid FROM passages p WHERE {visible('p', self.gen)} AND p.pid IN ({inner})"
+            out.update(r[0] for r in self.db.execute(sql, [*chunk, *(extra or [])]))
+        return out
+
+    def checkworthy_pids(
+        self, lo: float | None, hi: float | None, lo_excl: bool = False, hi_excl: bool = False
+    ) -> set[int]:
+        """Visible passage ids whose check-worthiness is in the range (None: open; ``*_excl``: exclusive)."""
+        if not self.has_features():
+            return set()
+        where, args = [visible("p", self.gen), "f.checkworthy IS NOT NULL"], []
+        if lo is not None:
+            where.append(f"f.checkworthy {'>' if lo_excl else '>='} ?")
+            args.append(float(lo))
+        if hi is not None:
+            where.append(f"f.checkworthy {'<' if hi_excl else '<='} ?")
+            args.append(float(hi))
+        sql = (
+            "SELECT p.pid FROM passages p JOIN claim_features f ON f.passage_id = p.pid WHERE "
+            + " AND ".join(where)
+        )
+        return {r[0] for r in self.db.execute(sql, args)}
+
+    def number_rows(self, kind: str) -> list[tuple[int, str | None, float, float]]:
+        """``(passage id, unit, low, high)`` of every quantity of ``kind`` (``index.intel.numbers``:
+        ``aircraft``, ``casualties``, ``distance``...) in the visible passages (``low == high`` but for
+        vague quantities such as "dozens of"). Read from the stored JSON once per kind and generation
+        and kept: rows visible at a committed generation never change."""
+        cache = self.__dict__.setdefault("_number_cache", {})
+        if (self.gen, kind) not in cache:
+            cache[(self.gen, kind)] = list(self._number_rows(kind))
+        return cache[(self.gen, kind)]
+
+    def _number_rows(self, kind: str) -> Iterator[tuple[int, str | None, float, float]]:
+        if not self.has_features():
+            return
+        sql = (
+            "SELECT p.pid, json_extract(n.value, '$.unit'), json_extract(n.value, '$.value'), "
+            "json_extract(n.value, '$.low'), json_extract(n.value, '$.high') "
+            "FROM passages p JOIN claim_features f ON f.passage_id = p.pid, json_each(f.json, '$.numbers') n "
+            f"WHERE {visible('p', self.gen)} AND json_extract(n.value, '$.kind') = ?"
+        )
+        for pid, unit, value, low, high in self.db.execute(sql, (kind,)):
+            yield pid, unit, float(value if low is None else low), float(value if high is None else high)
 
     def facet_counts(self, pids: Iterable[int], by: str) -> dict[str, int]:
         """``{value: passages}`` among the visible ``pids`` for facet ``by``: ``speaker``, ``mode``,

@@ -8,6 +8,10 @@ What runs where:
   id wins" means the same as in a local ingest.
 * **An actor pool** of ``workers`` embedding actors (``_EmbedActor``: the model is loaded once per
   actor), restarted by Ray if one dies (``max_restarts``) with its calls retried (``max_task_retries``).
+* **Extraction tasks** (``PLAN_CPUS`` each): the claim-intelligence stage
+  (``index.extraction.extract_window``, one ``nlp.pipe`` per group of changed articles) runs as one Ray
+  task per group sent to the actors, beside the embedding; the driver attaches the features before
+  ``apply``, which scores check-worthiness from the vectors and stores them, as in a local ingest.
 * **The driver** (this process) holds the index lock and does everything that touches the index: the
   batched unchanged check by content hash, the embedding-cache lookup, and ``index.ingest.apply`` and
   the periodic commits of ``IndexWriter``, exactly as a local ingest. Only text hashes that are neither
@@ -30,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from index import extraction
 from index.errors import ClaimsError, InputFormatError
+from index.extraction import extract_window
 from index.ingest import (
     COMMIT_ARTICLES,
     COMMIT_SECONDS,
@@ -159,6 +165,7 @@ def ingest_ray(
     embed_fields: Sequence[str] = (),
     commit_articles: int = COMMIT_ARTICLES,
     commit_seconds: float = COMMIT_SECONDS,
+    extract: bool | None = None,
 ) -> IngestReport:
     """``index.ingest.ingest`` on Ray: same arguments, same report, same index (see the module doc).
 
@@ -166,6 +173,10 @@ def ingest_ray(
         address: ``local`` (start a cluster here with ``workers`` CPUs), ``auto`` or ``HOST:PORT``.
         workers: Embedding actors (each loads the model once).
         chunk: Texts gathered before they are sent to the actors (split evenly among them).
+        extract: The claim-intelligence stage (None: ``index.extraction.DEFAULT``, on): each group of
+            changed articles is extracted by one Ray task (``index.extraction.extract_window``) while the
+            actors embed it; the driver scores check-worthiness from the vectors and stores the
+            features with their passages, as a local ingest does.
 
     Progress events are those of a local ingest (no ``file`` events) plus ``workers`` (``actors``:
     the actor handles, e.g. for a test that kills one).
@@ -187,6 +198,8 @@ def ingest_ray(
             index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
         ) as writer:
             run = _RayRun(ray, writer, command, embed_fields, report, progress, chunk, workers)
+            if extraction.enabled(extract):
+                run.extracting = ray.remote(num_cpus=PLAN_CPUS, max_retries=MAX_RESTARTS)(extract_window)
             if strict:  # --strict promises all or nothing: one commit at the end
                 run.every = (math.inf, math.inf)
             else:
@@ -240,6 +253,8 @@ class _RayRun(RunBase):
         self.inflight: deque[tuple[list[PlannedArticle], int, list[list[str]], list]] = deque()
         self.open_ids: Counter = Counter()  # ids in the group or in flight
         self.sent: set[str] = set()  # hashes in flight
+        self.extracting = None  # the extraction stage as a Ray remote function, or None (--no-extract)
+        self.features: deque = deque()  # per inflight group: the extraction's future, or None
 
     def _actor_cpus(self, workers: int) -> float:
         """One CPU per actor, less a share so that plan tasks (``PLAN_CPUS``) always find room."""
@@ -293,12 +308,21 @@ class _RayRun(RunBase):
                 self.turn += 1
             self.sent.update(todo)
         self.inflight.append((self.group, len(self.need), pieces, refs))
+        self.features.append(
+            self.extracting.remote([(i.passages, i.article.text, i.article.date) for i in self.group])
+            if self.extracting is not None
+            else None
+        )
         self.group, self.need = [], {}
         while len(self.inflight) > 2 * len(self.actors):
             self._apply_oldest()
 
     def _apply_oldest(self) -> None:
         group, needed, pieces, refs = self.inflight.popleft()
+        features = self.features.popleft()
+        if features is not None:  # the claim features, extracted beside the embedding
+            for item, feats in zip(group, self.ray.get(features), strict=True):
+                item.features = feats
         vectors: dict[str, bytes] = {}
         for part, vecs in zip(pieces, self.ray.get(refs) if refs else [], strict=True):
             fresh = [(h, v.tobytes()) for h, v in zip(part, np.asarray(vecs, dtype=np.float32), strict=True)]

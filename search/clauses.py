@@ -16,6 +16,9 @@ leg and under every ``--operator``:
 * field names are case-insensitive (``Source:TASS``); a query of field clauses alone lists the
   passages they admit (keyword score 0.0, index order).
 
+The claim fields (``speaker:``, ``mode:``, ``place:``, ``casualties:>100``...: ``search.claim_clauses``)
+are field clauses by the same rules; their leaves are answered by the catalog.
+
 ``split_clauses`` takes them out of a parsed (unnormalized) query; ``Restriction.docs`` evaluates them.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from whoosh import query
@@ -33,6 +36,7 @@ from whoosh.qparser.plugins import Plugin
 
 from index.analysis import source_key
 from index.errors import QuerySyntaxError
+from search.claim_clauses import ClaimClause, claim_clause, is_claim_leaf
 
 TEXT_FIELDS = ("text", "title", "context")  # scored by BM25F (search.query.DEFAULT_FIELDS)
 # Exact-case ID fields: matched case-insensitively by scanning their terms.
@@ -94,22 +98,31 @@ class _StrictDateRange(syntax.RangeNode):
 @dataclass(frozen=True)
 class Restriction:
     """A boolean filter over passages: ``op`` is ``and``/``or`` (over ``parts``), ``not`` (of
-    ``parts[0]``) or ``leaf`` (one Whoosh query on a non-text field, ``leaf``)."""
+    ``parts[0]``), ``leaf`` (one Whoosh query on a non-text field, ``leaf``) or ``claim`` (a claim-field
+    clause, ``search.claim_clauses.ClaimClause``, answered by the catalog)."""
 
     op: str
     parts: tuple[Restriction, ...] = ()
-    leaf: query.Query | None = None
+    leaf: query.Query | ClaimClause | None = None
 
     def __repr__(self) -> str:
-        if self.op == "leaf":
+        if self.op in ("leaf", "claim"):
             return str(self.leaf)
         if self.op == "not":
             return f"NOT {self.parts[0]!r}"
         return "(" + f" {self.op.upper()} ".join(map(repr, self.parts)) + ")"
 
-    def docs(self, searcher) -> set[int]:
+    def has_claims(self) -> bool:
+        """Whether a claim-field clause is part of this filter."""
+        return self.op == "claim" or any(p.has_claims() for p in self.parts)
+
+    def docs(self, searcher, claims: Callable[[ClaimClause], set[int]] | None = None) -> set[int]:
         """The global Whoosh docnums of ``searcher`` this filter admits. Whoosh's matchers skip
-        deleted documents, and ``NOT`` is taken from the live ones (``all_doc_ids``)."""
+        deleted documents, and ``NOT`` is taken from the live ones (``all_doc_ids``). ``claims``
+        answers the claim-field clauses (``search.claim_clauses.docs_resolver``).
+
+        Raises:
+            ValueError: A claim-field clause and no ``claims``."""
         reader = searcher.reader()
         every: list[set[int]] = []
 
@@ -121,6 +134,10 @@ class Restriction:
         def ev(r: Restriction) -> set[int]:
             if r.op == "leaf":
                 return _leaf_docs(searcher, r.leaf)
+            if r.op == "claim":
+                if claims is None:
+                    raise ValueError(f"claim clause {r.leaf} needs a resolver (claim_clauses.docs_resolver)")
+                return claims(r.leaf)
             if r.op == "not":
                 return live() - ev(r.parts[0])
             sets = [ev(p) for p in r.parts]
@@ -203,7 +220,7 @@ def _restriction(node: query.Query) -> Restriction | None:
             clause = next(c for c, k in zip(node.subqueries, kids, strict=True) if k is not None)
             raise QuerySyntaxError(
                 f"cannot OR the field clause {clause} with words: field clauses (source, date, metadata, "
-                "article_id, url) filter the results; put them beside the words (`source:TASS MH17`), OR "
+                "article_id, url, speaker, place, casualties...) filter the results; put them beside the words (`source:TASS MH17`), OR "
                 "them with each other (`(source:TASS OR source:RT) MH17`) or exclude with NOT"
             )
         if len(kids) == 1:  # brackets around one clause or group
@@ -212,6 +229,8 @@ def _restriction(node: query.Query) -> Restriction | None:
     field = getattr(node, "fieldname", None)
     if field is None or field in TEXT_FIELDS:
         return None
+    if is_claim_leaf(node):
+        return Restriction("claim", leaf=claim_clause(node))
     return Restriction("leaf", leaf=_whole_value(node))
 
 

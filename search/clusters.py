@@ -24,7 +24,7 @@ import numpy as np
 
 from search.hits import Hit
 
-__all__ = ["cluster_hits", "normalize_text"]
+__all__ = ["cluster_hits", "describe_conflicts", "flag_conflicts", "normalize_text"]
 
 _QUOTES_AND_DASHES = str.maketrans(
     {
@@ -201,3 +201,117 @@ def cluster_hits(
         }
         out.append(replace(group[0], rank=rank, cluster=info))
     return out
+
+
+# -- conflicting details ------------------------------------------------------------------------------
+_PLACE_LABELS = ("GPE", "LOC", "FAC", "base")  # index.intel.records.PLACE_LABELS
+_TOLERANCE = 0.02  # relative: "1,000 km" and "621 miles" state the same distance
+
+
+def _ranges_meet(a: list[tuple[float, float]], b: list[tuple[float, float]], tol: float) -> bool:
+    """Whether some range of ``a`` meets some range of ``b`` (with a relative tolerance ``tol``)."""
+    for lo1, hi1 in a:
+        for lo2, hi2 in b:
+            slack = tol * max(abs(lo1), abs(hi1), abs(lo2), abs(hi2))
+            if lo1 <= hi2 + slack and lo2 <= hi1 + slack:
+                return True
+    return False
+
+
+def _member_details(features: Mapping[str, Any]) -> dict[str, tuple[list, list]]:
+    """``{field: (comparable values, shown values)}`` of one passage's stored claim features: numbers by
+    number field (``search.claim_clauses.number_field``), the event date, the speaker, the places."""
+    from search.claim_clauses import number_field
+
+    out: dict[str, tuple[list, list]] = {}
+    for n in features.get("numbers") or []:
+        name, factor, exact = number_field(n.get("kind") or "count", n.get("unit"))
+        if name is None or name == "count":
+            continue  # a bare count says nothing comparable
+        low = n.get("low", n.get("value"))
+        high = n.get("high", n.get("value"))
+        ranges, shown = out.setdefault(name, ([], []))
+        ranges.append((float(low) * factor, float(high) * factor, exact))
+        value = n.get("value") if low == high else f"{low}..{high}"
+        shown.append(round(float(value) * factor, 1) if not exact and low == high else value)
+    ev = features.get("event_date")
+    if ev and ev.get("date_start"):
+        end = ev.get("date_end") or ev["date_start"]
+        out["event_date"] = (
+            [(ev["date_start"], end)],
+            [ev["date_start"] if end == ev["date_start"] else f"{ev['date_start']}..{end}"],
+        )
+    sp = features.get("speaker")
+    name = (sp.get("name") or (None if sp.get("pronoun") else sp.get("text"))) if sp else None
+    if name:
+        out["speaker"] = ([name.casefold()], [name])
+    places = sorted(
+        {e["canonical"] for e in features.get("entities") or [] if e.get("label") in _PLACE_LABELS}
+    )
+    if places:
+        out["place"] = ([p.casefold() for p in places], places)
+    return out
+
+
+def _disagree(field: str, a: list, b: list) -> bool:
+    if field == "event_date":  # ISO day ranges: disjoint ranges disagree
+        return not any(s1 <= e2 and s2 <= e1 for s1, e1 in a for s2, e2 in b)
+    if field == "speaker":  # "Putin" and "Vladimir Putin" agree
+        return not (a[0] in b[0] or b[0] in a[0])
+    if field == "place":  # no place in common
+        return not set(a) & set(b)
+    exact = all(x[2] for x in a + b)
+    return not _ranges_meet([x[:2] for x in a], [x[:2] for x in b], 0.0 if exact else _TOLERANCE)
+
+
+def conflicts(members: Sequence[tuple[int, Mapping[str, Any] | None]]) -> list[dict[str, Any]]:
+    """The details on which members of one cluster disagree.
+
+    Args:
+        members: ``(passage_id, stored claim features or None)`` per member.
+
+    Returns:
+        One ``{"field", "values", "ids", "members"}`` per field on which two members disagree: a number
+        field (``aircraft``, ``casualties``, ``distance_km``... ``search.claim_clauses.NUMBER_FIELDS``;
+        for example 3 against 5 aircraft; quantities of a kind meet when their ranges overlap, converted
+        units within 2 %), ``event_date`` (disjoint day ranges), ``speaker`` (neither name inside the other)
+        or ``place`` (no place in common). ``values``: the distinct values stated, ``ids``: the members
+        that state one, ``members``: ``[{"passage_id", "values"}]``. Members without the field are left out.
+    """
+    details = [(pid, _member_details(f or {})) for pid, f in members]
+    order: list[str] = []
+    for _, d in details:
+        order += [k for k in d if k not in order]
+    out = []
+    for field in order:
+        having = [(pid, d[field]) for pid, d in details if field in d]
+        if not any(
+            _disagree(field, a[0], b[0]) for i, (_, a) in enumerate(having) for _, b in having[i + 1 :]
+        ):
+            continue
+        values: list = []
+        for _, (_, shown) in having:
+            values += [v for v in shown if v not in values]
+        out.append(
+            {
+                "field": field,
+                "values": values,
+                "ids": [pid for pid, _ in having],
+                "members": [{"passage_id": pid, "values": shown} for pid, (_, shown) in having],
+            }
+        )
+    return out
+
+
+def flag_conflicts(hits: Sequence[Hit], features: Mapping[int, Mapping[str, Any]]) -> None:
+    """Set ``hit.cluster["conflicts"]`` (``conflicts`` of its members, ``[]`` when they agree) on every
+    clustered hit, in place. ``features``: stored claim features by passage id (every member's)."""
+    for h in hits:
+        if h.cluster is not None:
+            members = [(m["passage_id"], features.get(m["passage_id"])) for m in h.cluster["members"]]
+            h.cluster["conflicts"] = conflicts(members) if len(members) > 1 else []
+
+
+def describe_conflicts(found: Sequence[Mapping[str, Any]]) -> str:
+    """One line for text output: ``aircraft 3 vs 5; event_date 2022-08-18 vs 2022-08-11``."""
+    return "; ".join(f"{c['field']} " + " vs ".join(str(v) for v in c["values"]) for c in found)

@@ -16,7 +16,8 @@ JSON Lines schema of ``claims search --json`` (one object a line, best first)::
     start, end   int      character offsets of the passage in the article text
     highlights   [[int,int]...]  offsets of matched words inside ``text``
     metadata     object   the article's other fields
-    cluster      object|null  {"size", "sources", "first_seen", "members"} when results are clustered
+    cluster      object|null  {"size", "sources", "first_seen", "first_seen_passage_id", "members", "conflicts"}
+                              when results are clustered (``conflicts``: ``search.clusters.conflicts``)
 
 Claim features (``index.intel``, extracted at ingest; all null / empty when the index has none for
 the passage, e.g. ingested with ``--no-extract`` before a ``claims reindex``). Every span carries

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from search.claim_clauses import docs_resolver
 from search.query import Filters, conjunctive
 
 Run = list[tuple[int, float]]
@@ -25,6 +26,7 @@ class FilterPlan:
         self._whoosh: Any = None
         # the claim-feature filters: the passages the catalog admits, as global Whoosh docnums
         self.claim_docs: set[int] | None = None
+        self._claims = docs_resolver(searcher)  # answers claim-field clauses (speaker:, casualties:>100)
         if self.filters is not None and self.filters.claim_conditions() is not None:
             self.claim_docs = claim_docs(searcher, self.filters.claim_conditions())
         if self.filters is not None and searcher.impacts is not None:
@@ -36,7 +38,7 @@ class FilterPlan:
                 datetime_to_long(end) if end else None,
                 self.filters.source_keys(),
                 self.filters.where_queries(searcher.manifest.metadata_fields),
-                _both(self.filters.clause_docs(searcher.whoosh), self.claim_docs),
+                _both(self.filters.clause_docs(searcher.whoosh, self._claims), self.claim_docs),
             )
 
     def __bool__(self) -> bool:
@@ -47,7 +49,7 @@ class FilterPlan:
         if self.filters is not None and self._whoosh is None:
             s = self.searcher
             # a Whoosh query, a set of docnums (the query's field clauses), or None
-            fq = self.filters.whoosh_filter(s.whoosh, s.schema, s.manifest.metadata_fields)
+            fq = self.filters.whoosh_filter(s.whoosh, s.schema, s.manifest.metadata_fields, self._claims)
             if self.claim_docs is not None:
                 if fq is None:
                     fq = self.claim_docs

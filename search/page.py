@@ -78,9 +78,15 @@ def assemble(
         hits = cluster_hits(hits, vectors, threshold=opts.cluster_threshold)
     if whole:
         hits = hits[opts.offset : want]
-    features = searcher.catalog.features(h.passage_id for h in hits)  # the page's rows only
+    # the page's rows only (and, clustered, their members': conflicting details)
+    members = {m["passage_id"] for h in hits if h.cluster for m in h.cluster["members"]}
+    features = searcher.catalog.features({h.passage_id for h in hits} | members)
     for h in hits:
         h.set_features(features.get(h.passage_id))
+    if opts.cluster:
+        from search.clusters import flag_conflicts
+
+        flag_conflicts(hits, features)
     for rank, h in enumerate(hits, opts.offset + 1):
         h.rank = rank
     from search.highlight import Highlighter

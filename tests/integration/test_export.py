@@ -191,6 +191,7 @@ def test_manifest(index_dir, tmp_path):
         "places": [],
         "weapons": [],
         "checkworthy": None,
+        "numbers": [],
     }
     assert m["leg_depths"] == {"keyword": 50, "semantic": 50}
     assert m["model"] == "sentence-transformers/all-MiniLM-L6-v2"
