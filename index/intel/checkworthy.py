@@ -1,7 +1,7 @@
 """Check-worthiness: the probability (0..1) that a sentence holds a verifiable factual claim worth checking.
 
 A logistic regression over three blocks of features, trained on CLEF CheckThat! 2024 Task 1 English
-by ``bench/train_checkworthiness.py``:
+by ``bench/train_checkworthiness.py`` (train + dev):
 
 1. the MiniLM sentence embedding (384 floats, the vectors ingest computes anyway);
 2. a few lexical cue counts (:data:`LEXICAL_NAMES`); blocks 1 and 2 are standardised, the
@@ -10,7 +10,8 @@ by ``bench/train_checkworthiness.py``:
    (lower case, tokens of 2+ word characters, sublinear tf, smooth idf, L2 norm), times ``tfidf_weight``.
 
 Its coefficients ship as JSON beside this module (``checkworthy.json``: no pickle), with the decision
-threshold chosen on dev and the measured F1(Yes). numpy only at run time; scikit-learn only to train.
+threshold chosen by cross-validation on train+dev and the measured F1(Yes). numpy only at run time;
+scikit-learn only to train.
 """
 
 from __future__ import annotations

@@ -41,17 +41,17 @@ def test_extract_scores_with_the_default_embedder(embedder):
 
 
 @requires_shared
-def test_f1_yes_on_a_dev_slice_is_far_above_the_random_baseline(embedder):
-    """200 CT24 dev sentences (the model chose its threshold on dev, never trained on it): F1(Yes) is
-    computed by hand here, and must beat 0.5 (the published random baseline is 0.46 on devtest)."""
+def test_f1_yes_on_devtest_is_far_above_the_random_baseline(embedder):
+    """CT24 devtest (318 sentences; the model is fitted on train+dev and chose nothing on devtest):
+    F1(Yes) is computed by hand here, and must beat 0.6 (published baselines: random 0.462, n-gram 0.599)."""
     rows = [
-        line.split("\t") for line in (BENCH / "checkworthiness-ct24-en" / "dev.tsv").read_text().splitlines()
+        line.split("\t")
+        for line in (BENCH / "checkworthiness-ct24-en" / "devtest.tsv").read_text().splitlines()
     ]
-    rows = rows[:200]
     texts = [r[1] for r in rows]
     y = np.array([r[2].strip() == "Yes" for r in rows])
     model = checkworthy.load_model()
     pred = checkworthy.score(texts, embedder.encode(texts)) >= model["threshold"]
     tp, fp, fn = int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
     assert tp > 0
-    assert 2 * tp / (2 * tp + fp + fn) > 0.5
+    assert 2 * tp / (2 * tp + fp + fn) > 0.6

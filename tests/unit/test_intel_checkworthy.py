@@ -47,7 +47,8 @@ def test_shipped_weights_match_the_embedding_width_and_record_how_they_were_made
     assert len(raw["coef"]) == 384 + len(checkworthy.LEXICAL_NAMES)
     assert raw["lexical_features"] == checkworthy.LEXICAL_NAMES
     assert "train_checkworthiness" in raw["command"]
-    assert 0 < raw["threshold"] < 1 and 0 <= raw["dev_f1_yes"] <= 1
+    assert 0 < raw["threshold"] < 1 and 0 <= raw["cv_f1_yes"] <= 1 and 0 <= raw["cv_dev_f1_yes"] <= 1
+    assert "cross-validation" in raw["chosen_by"] and "dev" in raw["trained_on"]
     s = checkworthy.score(["x"], np.zeros((1, 384), dtype=np.float32))
     assert 0 < s[0] < 1
 
