@@ -170,6 +170,7 @@ class Batch:
         self.metadata_fields: set[str] = set(writer.manifest.metadata_fields)
         # Append-only: a field's number (its place + 1) is part of its vectors' ids.
         self.embed_fields: list[str] = list(writer.manifest.embed_fields)
+        self.ranker = writer.manifest.ranker  # the adopted learned ranker carries over (``claims tune``)
 
     def _dimension(self) -> int:
         return self.w.manifest.dimension or self.w.embedder.dimension
@@ -228,6 +229,7 @@ class Batch:
             lexical_purged_gen=self.gen if self.fresh_lexical else old.generation,
             metadata_fields=sorted(self.metadata_fields),
             embed_fields=self.embed_fields,
+            ranker=self.ranker,
             counts=counts,
             created=old.created or now_iso(),
             updated=now_iso(),
