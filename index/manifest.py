@@ -109,6 +109,12 @@ MODELS = "models"  # tuned models live inside the index: ``models/<name>/`` (``c
 TUNE_RECORD = "tune.json"  # in a tuned model's folder: what made it (base model, command, data hash)
 
 
+def loadable_model(m: Manifest) -> str:
+    """What to load for manifest ``m``'s model: its folder when it is on this machine, else its name (the
+    bundled model's name resolves to this install's copy; another name fails naming ``--model``)."""
+    return m.model_path if m.model_path and Path(m.model_path).exists() else m.model
+
+
 def tune_record(model_path: str) -> dict | None:
     """The ``tune.json`` of a tuned model folder, or None for a model ``claims tune`` did not make."""
     p = Path(model_path) / TUNE_RECORD if model_path else None

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from index.errors import ClaimsError
-from index.manifest import MODELS, TUNE_RECORD, atomic_write_bytes, read_manifest, tune_record
+from index.manifest import MODELS, TUNE_RECORD, atomic_write_bytes, loadable_model, read_manifest, tune_record
 from index.vectorcache import catalog_vectors, embed_cached
 from index.vectors import VectorWriter
 from index.writer import IndexWriter
@@ -79,6 +79,9 @@ def train_model(
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    from index.embed import resolve_model
+
+    base_path = resolve_model(base_path)[1]  # the bundled model's name -> its folder (nothing is downloaded)
     model = SentenceTransformer(base_path, device="cpu")
     with_neg = all(n for _, _, n in examples)
     data = {"anchor": [q for q, _, _ in examples], "positive": [p for _, p, _ in examples]}
@@ -184,6 +187,7 @@ class Candidate:
         from index.embed import Embedder
 
         self.dir = Path(index_dir)
+        self.batch = None
         self.writer = IndexWriter(self.dir, wait=wait, create=False)
         try:
             self.old = self.writer.manifest
@@ -261,7 +265,7 @@ def revert(index_dir: Path, wait: bool = True, progress=None) -> dict:
         raise NothingToRevertError(
             f"nothing to revert: {index_dir} uses its base model {m.model} and the fixed fusion"
         )
-    base = m.model_path
+    base = loadable_model(m)
     if record is not None:
         base = record["base_model_path"] if Path(record["base_model_path"]).exists() else record["base_model"]
     with Candidate(index_dir, base, wait=wait, progress=progress) as cand:

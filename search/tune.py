@@ -206,6 +206,7 @@ def tune(
         InputFormatError: A bad line in the queries or qrels file.
         ClaimsError: Qrels that name nothing in the index; no judged query in the queries file.
     """
+    from index.manifest import loadable_model
     from search.query import clean_claim_text
     from search.ranker import FEATURES, Ranker, active, candidate_features, fixed_fusion, train
     from search.searcher import Searcher
@@ -264,7 +265,7 @@ def tune(
         report.seconds["train"] = round(time.perf_counter() - t1, 2)
         report.trained_model = Path(model_path).name
     t2 = time.perf_counter()
-    with store.Candidate(index_dir, model_path or m.model_path or m.model, progress=say) as cand:
+    with store.Candidate(index_dir, model_path or loadable_model(m), progress=say) as cand:
         report.embedded = cand.embedded
         report.seconds["reembed"] = round(cand.seconds, 2)
         report.seconds["reembed_texts"] = cand.vectors
@@ -322,11 +323,11 @@ def _variants(legs: dict) -> list[dict]:
 
 def base_model(m) -> tuple[str, str]:
     """``(name, path)`` of the untuned model of manifest ``m``: its model, or the base of a tuned one."""
-    from index.manifest import tune_record
+    from index.manifest import loadable_model, tune_record
 
     record = tune_record(m.model_path)
     if record is None:
-        return m.model, m.model_path or m.model
+        return m.model, loadable_model(m)
     path = record["base_model_path"]
     return record["base_model"], path if Path(path).exists() else record["base_model"]
 

