@@ -1077,6 +1077,7 @@ def tune(
     around: Annotated[
         str | None, typer.Option("--around", help="Date leg for the judged queries: auto, YYYY-MM-DD or off.")
     ] = "auto",
+    clean: CleanOpt = True,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -1102,7 +1103,7 @@ def tune(
 
     t = TuneOptions(holdout, epochs, seed, not no_model, not no_ranker, batch_size, max_steps, learning_rate)
     check_options(t)
-    opts = _options(limit=100, depth=depth, around=around, group_by=None)
+    opts = _options(limit=100, depth=depth, around=around, clean=clean, group_by=None)
     for path in (queries, qrels):
         if not path.is_file():
             _fail(
@@ -1125,6 +1126,13 @@ def tune(
     print(format_table(r.scores))
     print(f"model: {'adopted ' + r.adopted_model if r.adopted_model else 'unchanged'}; "
           f"ranker: {'adopted ' + r.adopted_ranker if r.adopted_ranker else 'unchanged'}")  # fmt: skip
+    sec = r.seconds
+    steps = ", ".join(
+        f"{k} {sec[k]:.1f}s" for k in ("legs", "train", "reembed", "evaluate", "ranker", "total") if k in sec
+    )
+    print(
+        f"time: {steps}; {r.embedded} texts embedded for {sec.get('reembed_texts', 0)} vectors (the rest cached)"
+    )
     for note in r.notes:
         print(note)
 

@@ -56,7 +56,7 @@ def main() -> None:
     shutil.copytree(args.index, work, ignore=shutil.ignore_patterns("write.lock"))
     t = TuneOptions(args.holdout, args.epochs, args.seed, not args.no_model, True, args.batch_size,
                     -1, args.learning_rate)  # fmt: skip
-    opts = SearchOptions(limit=100, around="auto")
+    opts = SearchOptions(limit=100, around="auto", clean=True)  # as `claims tune` and `claims eval` rank
     log("tuning")
     r = tune(work, args.queries, args.qrels, t, opts, store, command=command_line(), progress=log)
 
@@ -67,14 +67,16 @@ def main() -> None:
     with Searcher(work) as s:
         adopted = s.manifest.ranker
         for q in sample:  # warm: models, stores, query vectors
-            s.search(queries[q], SearchOptions(limit=10, literal=True, around=around.get(q)))
+            s.search(queries[q], SearchOptions(limit=10, literal=True, clean=True, around=around.get(q)))
         for q in sample:
             got: dict[str, list[float]] = {"ranker": [], "fixed": []}
             for _ in range(args.passes):
                 for name in ("ranker", "fixed"):
                     s.manifest.ranker = adopted if name == "ranker" else ""
                     t0 = time.perf_counter()
-                    s.search(queries[q], SearchOptions(limit=10, literal=True, around=around.get(q)))
+                    s.search(
+                        queries[q], SearchOptions(limit=10, literal=True, clean=True, around=around.get(q))
+                    )
                     got[name].append(time.perf_counter() - t0)
             for name, times in got.items():
                 latency[name].append(statistics.median(times))

@@ -77,7 +77,7 @@ def _tune(index: Path, folder: Path, qrels: str, **kw):
     from search.tune import TuneOptions, tune
 
     t = TuneOptions(**{**TUNE, **kw})
-    return tune(index, folder / "q.tsv", folder / qrels, t, SearchOptions(limit=100), store)
+    return tune(index, folder / "q.tsv", folder / qrels, t, SearchOptions(limit=100, clean=True), store)
 
 
 def _ranking(index: Path, text: str, mode: str = "hybrid", k: int = 10):

@@ -250,3 +250,43 @@ def test_a_gone_model_folder_loads_by_name(tmp_path):
     assert loadable_model(
         Manifest(model="sentence-transformers/all-MiniLM-L6-v2", model_path="/gone/model")
     ) == ("sentence-transformers/all-MiniLM-L6-v2")
+
+
+def test_cli_tune_ranks_the_holdout_as_cli_eval_does(tmp_path):
+    """``claims tune``'s "current" holdout scores equal ``claims eval``'s on the holdout queries alone,
+    with tweets whose link and signature (which query cleaning strips) match distractor articles."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from index.ingest import ingest
+    from search.tune import split
+
+    rng = random.Random(7)
+    arts, lines, qrels = [], [], []
+    for i in range(30):
+        claim = f"unit{i} moved {rng.randint(3, 90)} launchers to place{i}"
+        arts.append({"id": f"rel-{i}", "text": f"Fact check: unit{i} launchers at place{i}."})
+        arts.append({"id": f"dis-{i}", "text": f"https t co x{i} handle{i} January {i % 28 + 1} 2020"})
+        tweet = f"{claim} https://t.co/x{i} — Some One (@handle{i}) January {i % 28 + 1}, 2020"
+        lines.append(f"q{i}\t{tweet}\n")
+        qrels.append(f"q{i} 0 rel-{i} 1\n")
+    (tmp_path / "coll.jsonl").write_text("".join(json.dumps(a) + "\n" for a in arts))
+    (tmp_path / "q.tsv").write_text("".join(lines))
+    (tmp_path / "q.qrels").write_text("".join(qrels))
+    ingest(tmp_path / "index", [tmp_path / "coll.jsonl"], extract=False)
+    _, held = split([f"q{i}" for i in range(30)], 0.3, 13)
+    (tmp_path / "held.qrels").write_text("".join(qrels[int(q[1:])] for q in held))
+    runner = CliRunner()
+    common = ["--queries", str(tmp_path / "q.tsv"), "--index", str(tmp_path / "index"), "--json"]
+    r = runner.invoke(
+        app, ["tune", *common, "--qrels", str(tmp_path / "q.qrels"), "--no-model", "--holdout", "0.3"]
+    )
+    assert r.exit_code == 0, r.output
+    current = json.loads(r.stdout.strip().splitlines()[-1])["scores"]["current"]
+    r = runner.invoke(
+        app, ["eval", *common, "--qrels", str(tmp_path / "held.qrels"), "-m", "hybrid", "--around", "auto"]
+    )
+    assert r.exit_code == 0, r.output
+    evaluated = json.loads(r.stdout.strip().splitlines()[-1])["hybrid + date"]
+    assert current == {m: evaluated[m] for m in current}
+    assert current["MAP@5"] == 1.0  # cleaned: the link and the signature's handle and date are gone
