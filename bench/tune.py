@@ -93,9 +93,9 @@ def main() -> None:
     for k in ("legs", "train", "reembed", "evaluate", "ranker", "total"):
         if k in sec:
             print(f"| {k} | {sec[k]:.1f} |")
-    rate = r.embedded / sec["reembed"] if sec.get("reembed") else 0.0
-    print(f"\nre-embedding: {texts} vectors, {r.embedded} texts embedded (the rest from the cache), "
-          f"{rate:.1f} texts/s\n")  # fmt: skip
+    fill = sec.get("reembed", 0.0)
+    print(f"\nre-embedding: {texts} vectors in {fill:.1f}s ({texts / fill if fill else 0:.0f} vectors/s), of which "
+          f"{r.embedded} texts embedded (the rest from the cache)\n")  # fmt: skip
     if adopted:
         fixed, ranker = (statistics.median(latency[n]) * 1000 for n in ("fixed", "ranker"))
         print("| hybrid search, k=10 | median ms per query | ratio |\n|---|---:|---:|")
