@@ -197,24 +197,64 @@ def test_a_tune_that_does_not_beat_the_holdout_changes_nothing(judged, tmp_path)
 
 
 def test_a_killed_tune_leaves_the_index_as_it_was(judged, tmp_path):
-    """SIGKILL just before the manifest rename (ranker only: no fine-tuning): same manifest, same
-    ranking; the next writer clears what the dead one left."""
+    """A tune paused just before its manifest rename (ranker only: no fine-tuning): readers, old and
+    new, still answer from the committed generation; SIGKILL there: same manifest, same ranking, and
+    the next writer clears what the dead one left."""
+    import signal
+    import time
+
     from index.tuned import Candidate
+    from search.searcher import Searcher
 
     base, folder, queries = judged
     index = _copy(base, tmp_path / "index")
     manifest = (index / "manifest.json").read_bytes()
     before = _ranking(index, queries["q5"])
-    env = {**os.environ, "CLAIMS_FAULT": "before-manifest-rename:1", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "CLAIMS_FAULT": "before-manifest-rename:1:pause", "CLAIMS_FAULT_DIR": str(tmp_path),
+           "HF_HUB_OFFLINE": "1"}  # fmt: skip
     cmd = [sys.executable, "-m", "cli", "tune", "--queries", str(folder / "q.tsv"), "--qrels",
            str(folder / "dis.qrels"), "--index", str(index), "--no-model", "--holdout", "0.25"]  # fmt: skip
-    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == -9, run.stderr
+    with Searcher(index) as old_reader:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 600
+            while not (tmp_path / "paused").exists():
+                assert proc.poll() is None, proc.communicate()[1].decode()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert any(index.glob("rankers/*.json"))  # the tune got as far as its new files
+            from search.options import SearchOptions
+
+            got = old_reader.search(queries["q5"], SearchOptions(limit=10)).hits
+            assert [(h.passage_id, h.score, h.article_id) for h in got] == before
+            assert _ranking(index, queries["q5"]) == before  # a reader opened now: the same generation
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == -9
     assert (index / "manifest.json").read_bytes() == manifest
     assert _ranking(index, queries["q5"]) == before
     with Candidate(index, json.loads(manifest)["model_path"]) as cand:  # recovery on open
         assert cand.embedded == 0
     assert sorted(p.name for p in index.glob("vectors.*")) == [json.loads(manifest)["vectors_file"]]
+
+
+def test_a_reader_keeps_its_generation_when_a_tune_commits(judged, tmp_path):
+    from search.options import SearchOptions
+    from search.searcher import Searcher
+
+    base, folder, queries = judged
+    index = _copy(base, tmp_path / "index")
+    before = _ranking(index, queries["q5"])
+    with Searcher(index) as old_reader:
+        report = _tune(index, folder, "dis.qrels", model=False)
+        assert report.adopted_ranker
+        got = old_reader.search(queries["q5"], SearchOptions(limit=10, explain=True))
+        assert [(h.passage_id, h.score, h.article_id) for h in got.hits] == before
+        assert got.explain["ranker"] == "fixed fusion"
+    with Searcher(index) as new_reader:
+        got = new_reader.search(queries["q5"], SearchOptions(limit=10, explain=True))
+        assert got.explain["ranker"] != "fixed fusion" and got.hits[0].article_id == "dis-5"
 
 
 def test_cli_tune_refuses_bad_input_before_loading_the_model(judged, tmp_path):
