@@ -1121,5 +1121,99 @@ def evaluate(
         print(format_table(table))
 
 
+@app.command()
+@guarded
+def tune(
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="Judged queries: qid<TAB>text[<TAB>YYYY-MM-DD].")
+    ] = None,
+    qrels: Annotated[
+        Path | None, typer.Option("--qrels", help="Judgments: TREC qrels (qid 0 docid rel).")
+    ] = None,
+    index: IndexOpt = DEFAULT_INDEX,
+    holdout: Annotated[
+        float, typer.Option("--holdout", help="Fraction of the judged queries held out to decide adoption.")
+    ] = 0.2,
+    epochs: Annotated[int, typer.Option("--epochs", help="Fine-tuning epochs over the train pairs.")] = 1,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seeds the split, negatives, fine-tuning, ranker.")
+    ] = 13,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Pairs per fine-tuning step.")] = 32,
+    max_steps: Annotated[
+        int, typer.Option("--max-steps", help="Stop fine-tuning after N steps (-1: none).")
+    ] = -1,
+    learning_rate: Annotated[
+        float, typer.Option("--learning-rate", help="Fine-tuning peak learning rate (AdamW).")
+    ] = 2e-5,
+    no_model: Annotated[bool, typer.Option("--no-model", help="Learn the fusion only.")] = False,
+    no_ranker: Annotated[bool, typer.Option("--no-ranker", help="Fine-tune the model only.")] = False,
+    revert: Annotated[
+        bool,
+        typer.Option("--revert", help="Back to the untuned model and the fixed fusion (nothing embedded)."),
+    ] = False,
+    depth: DepthOpt = D.depth,
+    around: Annotated[
+        str | None, typer.Option("--around", help="Date leg for the judged queries: auto, YYYY-MM-DD or off.")
+    ] = "auto",
+    clean: CleanOpt = True,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Learn from judgments: fine-tune the embedding model and a learned ranker on train queries, adopt
+    them only when they beat the current ranking on held-out queries (MAP@5)."""
+    from index.manifest import read_manifest
+
+    say = (lambda m: None) if quiet else (lambda m: err.print(escape(m), highlight=False))
+    if revert:
+        if queries or qrels:
+            _fail("--revert takes no --queries/--qrels: run it alone")
+        from index.tuned import revert as run_revert
+
+        read_manifest(index)
+        r = run_revert(index, progress=say)
+        say(
+            f"reverted to {r['model']} and the fixed fusion ({r['embedded']} texts embedded, {r['seconds']}s)"
+        )
+        return
+    if queries is None or qrels is None:
+        _fail("give --queries FILE and --qrels FILE (or --revert)")
+    from search.tune import TuneOptions, check_options
+
+    t = TuneOptions(holdout, epochs, seed, not no_model, not no_ranker, batch_size, max_steps, learning_rate)
+    check_options(t)
+    opts = _options(limit=100, depth=depth, around=around, clean=clean, group_by=None)
+    for path in (queries, qrels):
+        if not path.is_file():
+            _fail(
+                f"{path}: no such file; give the path of the {'queries' if path == queries else 'qrels'} file"
+            )
+    read_manifest(index)  # a missing index fails here, before any model loads
+    import index.tuned as store
+    from search.tune import tune as run_tune
+
+    command = " ".join(["claims", *sys.argv[1:]])
+    r = run_tune(index, queries, qrels, t, opts, store, command=command, progress=say)
+    if as_json:
+        import dataclasses
+
+        print(json.dumps(dataclasses.asdict(r), ensure_ascii=False))
+        return
+    from search.evaluate import format_table
+
+    print(f"holdout ({r.holdout_queries} queries; trained on {r.train_queries}):")
+    print(format_table(r.scores))
+    print(f"model: {'adopted ' + r.adopted_model if r.adopted_model else 'unchanged'}; "
+          f"ranker: {'adopted ' + r.adopted_ranker if r.adopted_ranker else 'unchanged'}")  # fmt: skip
+    sec = r.seconds
+    steps = ", ".join(
+        f"{k} {sec[k]:.1f}s" for k in ("legs", "train", "reembed", "evaluate", "ranker", "total") if k in sec
+    )
+    print(
+        f"time: {steps}; {r.embedded} texts embedded for {sec.get('reembed_texts', 0)} vectors (the rest cached)"
+    )
+    for note in r.notes:
+        print(note)
+
+
 if __name__ == "__main__":
     app()

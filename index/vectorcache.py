@@ -6,12 +6,16 @@ embedded once per model (same text hash, same model: read from the catalog's ``e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.records import text_hash
-from index.writer import Batch, IndexWriter
+
+if TYPE_CHECKING:  # annotations only: readers (search/) use ``catalog_vectors`` without the writer
+    from index.catalog_reader import CatalogReader
+    from index.writer import Batch, IndexWriter
 
 SPILL = 8  # a call needing more than SPILL * chunk vectors reads the cache a slice at a time
 
@@ -96,3 +100,58 @@ def vectors_for(
             **{h: vectors[h] for h in hashes if h in vectors},
         }
     return as_matrix(vectors, hashes, dim)
+
+
+def catalog_vectors(
+    catalog: CatalogReader,
+    model: str,
+    names: Sequence[str],
+    dim: int,
+    embed: Callable[[dict[str, str]], dict[str, bytes]] | None = None,
+    chunk: int = 2048,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every visible passage's vector and its article's field vectors (``names``: the manifest's
+    ``embed_fields``) for ``model``, from the embedding cache, as ``(int64 ids, (n, dim) float32)``
+    chunks in passage id order; field vectors carry ``index.ids.field_vector_id`` ids, as in FAISS.
+
+    ``embed({text hash: text}) -> {text hash: float32 bytes}`` supplies what the cache lacks (the
+    writer passes ``embed_cached``, which caches what it embeds); without it a missing vector raises.
+
+    Raises:
+        ClaimsError: A vector missing from the cache and no ``embed`` (names ``claims reindex``).
+    """
+    from index.errors import ClaimsError
+    from index.ids import field_vector_id
+
+    rows: list[dict] = []
+
+    def flush():
+        need = {r["text_hash"]: r["text"] for r in rows}
+        firsts = []
+        for r in rows:
+            if r["ordinal"] == 0:  # an article's field vectors live under its first passage's id
+                fields = article_fields(r["title"], r["metadata"], names)
+                firsts.append((r["passage_id"], fields))
+                need.update((h, t) for _, t, h in fields)
+        got = catalog.vectors(model, list(need))
+        missing = {h: t for h, t in need.items() if h not in got}
+        if missing and embed is None:
+            raise ClaimsError(
+                f"{len(missing)} texts have no cached {model} vector: re-embed with `claims reindex --model ...`"
+            )
+        if missing:
+            got.update(embed(missing))
+        ids = [r["passage_id"] for r in rows]
+        hashes = [r["text_hash"] for r in rows]
+        for pid, fields in firsts:
+            ids += [field_vector_id(pid, no) for no, _, _ in fields]
+            hashes += [h for _, _, h in fields]
+        return np.asarray(ids, dtype=np.int64), as_matrix(got, hashes, dim)
+
+    for row in catalog.iter_passages():
+        if len(rows) >= chunk and row["article_id"] != rows[-1]["article_id"]:
+            yield flush()
+            rows.clear()
+        rows.append(row)
+    if rows:
+        yield flush()

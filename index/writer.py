@@ -32,7 +32,7 @@ from index.errors import IndexLockedError, ModelMismatchError
 from index.faults import checkpoint
 from index.ids import field_vector_id
 from index.lexical import LexicalWriter
-from index.manifest import CATALOG, LOCK, Manifest, read_manifest, write_manifest
+from index.manifest import CATALOG, LOCK, Manifest, loadable_model, read_manifest, write_manifest
 from index.vectors import VectorWriter, vectors_file
 
 LEXICAL_DIR = "lexical"
@@ -90,7 +90,7 @@ class IndexWriter:
         self.lock = WriteLock(self.dir, wait=wait, on_wait=on_wait)
         try:
             self.manifest = self._open_manifest()
-            self.embedder = Embedder(model or self.manifest.model_path or None)
+            self.embedder = Embedder(model or loadable_model(self.manifest) or None)
             if self.manifest.model and model is not None and self.embedder.name != self.manifest.model:
                 raise ModelMismatchError(
                     f"{self.dir} was built with {self.manifest.model}, not {self.embedder.name}: "
@@ -170,6 +170,7 @@ class Batch:
         self.metadata_fields: set[str] = set(writer.manifest.metadata_fields)
         # Append-only: a field's number (its place + 1) is part of its vectors' ids.
         self.embed_fields: list[str] = list(writer.manifest.embed_fields)
+        self.ranker = writer.manifest.ranker  # the adopted learned ranker carries over (``claims tune``)
 
     def _dimension(self) -> int:
         return self.w.manifest.dimension or self.w.embedder.dimension
@@ -228,6 +229,7 @@ class Batch:
             lexical_purged_gen=self.gen if self.fresh_lexical else old.generation,
             metadata_fields=sorted(self.metadata_fields),
             embed_fields=self.embed_fields,
+            ranker=self.ranker,
             counts=counts,
             created=old.created or now_iso(),
             updated=now_iso(),

@@ -128,7 +128,9 @@ def run_eval(
         _check_qrels(s, qrels, key)
         legs = {"keyword", "semantic"} if "hybrid" in modes else set(modes)
         raw = leg_runs(s, queries, opts.depth, sorted(legs), clean=opts.clean, operator=opts.operator)
+        tuned = _tuned(s, queries, opts, legs, model)  # the base model's runs and the learned ranker
         pids = {pid for leg in raw.values() for run in leg.values() for pid, _ in run}
+        pids |= {pid for leg in tuned["base"].values() for run in leg.values() for pid, _ in run}
         rows = s.catalog.passages(pids)
     runs = floored(raw, semantic_floor(opts))
     doc_of = {pid: str(r[key]) for pid, r in rows.items()}
@@ -169,6 +171,70 @@ def run_eval(
                     table[f"hybrid + date {days:g}d w={w:g}"] = evaluate(
                         {q: to_docs(_fuse(base, runs, q, dated, w), doc_of) for q in queries}, qrels
                     )
+    table |= _tuned_rows(tuned, runs, around, passage_dates, doc_of, queries, qrels, modes, opts)
+    return table
+
+
+def _tuned(
+    s: Searcher, queries: dict[str, str], opts: SearchOptions, legs: set[str], model
+) -> dict[str, Any]:
+    """What ``claims tune`` adopted, to show beside the active ranking: the learned ranker (or None)
+    and, when the index's model is a tuned one, the legs run with its base model (vectors rebuilt
+    in memory from the embedding cache)."""
+    from index.manifest import tune_record
+    from search.ranker import active
+    from search.tune import base_model, base_vectors, model_view
+
+    out: dict[str, Any] = {
+        "ranker": active(s) if model is None else None,
+        "base": {},
+        "model": s.manifest.model,
+    }
+    if model is None and "semantic" in legs and tune_record(s.manifest.model_path):
+        name, path = base_model(s.manifest)
+        view = model_view(s, path, base_vectors(s, name))
+        out["base"] = leg_runs(
+            view, queries, opts.depth, sorted(legs), clean=opts.clean, operator=opts.operator
+        )
+        out["base_name"] = name
+    return out
+
+
+def _tuned_rows(tuned, runs, around, passage_dates, doc_of, queries, qrels, modes, opts) -> dict:
+    """Rows ``base model: ...`` (the untuned model, fixed fusion) and ``... ranker`` (the learned ranker)."""
+    table: dict[str, dict[str, float]] = {}
+    cfg = configurations(opts, False)["hybrid"]
+
+    def rows(prefix: str, legs: dict, rank=None) -> None:
+        dated = _date_runs(legs, around, passage_dates, opts.around_days) if "hybrid" in modes else {}
+        for mode in ("semantic",) if "semantic" in modes and rank is None else ():
+            table[f"{prefix}semantic"] = evaluate({q: to_docs(legs[mode][q], doc_of) for q in queries}, qrels)
+        if "hybrid" not in modes:
+            return
+        for with_date in (True, False) if dated else (False,):
+            name = f"{prefix}hybrid{' + date' if with_date else ''}{' ranker' if rank else ''}"
+            table[name] = evaluate(
+                {
+                    q: to_docs(
+                        rank(
+                            {
+                                **{k: v[q] for k, v in legs.items()},
+                                **({"date": dated[q]} if with_date and q in dated else {}),
+                            }
+                        )
+                        if rank
+                        else _fuse(cfg, legs, q, dated if with_date else {}, opts.around_weight),
+                        doc_of,
+                    )
+                    for q in queries
+                },
+                qrels,
+            )
+
+    if tuned["base"]:
+        rows(f"base model ({tuned['base_name']}): ", floored(tuned["base"], semantic_floor(opts)))
+    if tuned["ranker"] is not None:
+        rows(f"{tuned['model']}: ", runs, tuned["ranker"].rank)
     return table
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from search.hits import Hit
 from search.options import SearchOptions, described, semantic_floor
+from search.ranker import answered_by
 
 Run = list[tuple[int, float]]
 
@@ -108,5 +109,6 @@ def assemble(
             if opts.filters
             else None,
             "candidates": {leg: len(run) for leg, run in runs.items()},
+            **answered_by(searcher, list(runs)),
         }
     return SearchResult(hits=hits, explain=explain)

@@ -30,7 +30,6 @@ from search.options import (
     MODES,
     OptionError,
     SearchOptions,
-    fusion_params,
     leg_depth,
     semantic_floor,
     similar_options,
@@ -288,7 +287,7 @@ class Searcher:
         the date leg, fuse, and apply ``--threshold`` to every row. Returns the fused ranking and the
         per-leg runs, each best first."""
         from search.dense_leg import cosines, semantic_run
-        from search.fusion import fuse
+        from search.ranker import fuse_runs
 
         runs: dict[str, Run] = {}
         if prep.q is not None:
@@ -307,10 +306,7 @@ class Searcher:
             from search.fusion import date_leg
 
             runs["date"] = date_leg(seen, seen, dt.date.fromisoformat(opts.around), opts.around_days)
-        if len(runs) >= 2:
-            fused = fuse(list(runs.values()), method=opts.fusion, **fusion_params(opts, list(runs)))
-        else:
-            fused = next(iter(runs.values()), [])
+        fused = fuse_runs(self, runs, opts)  # the adopted learned ranker (``claims tune``), else fixed fusion
         if opts.threshold is not None and prep.vector is not None:  # every row, keyword-only ones too
             cos = dict(runs.get("semantic", []))
             cos |= cosines(self, prep.vector, {i for i, _ in fused if i not in cos})
