@@ -35,8 +35,8 @@ async def stream_export(request: Request, q: str, opts: SearchOptions, fmt: str)
     def rank():
         gen = generations.acquire()
         try:
-            with gen.lock:
-                ranked = list(gen.searcher.iter_ranked(q, opts))  # ids, scores, leg ranks: no text
+            with gen.use() as searcher:
+                ranked = list(searcher.iter_ranked(q, opts))  # ids, scores, leg ranks: no text
         except BaseException:
             generations.release(gen)
             raise
@@ -45,13 +45,12 @@ async def stream_export(request: Request, q: str, opts: SearchOptions, fmt: str)
     gen, ranked = await service.runner.run(rank, on_abandon=lambda got: generations.release(got[0]))
 
     def rows() -> Iterator[dict[str, Any]]:
-        it = _rows(gen.searcher, iter(ranked), offset=opts.offset, with_text=fmt != "trec")
-        while True:
-            with gen.lock:
-                row = next(it, None)
-            if row is None:
-                return
-            yield row
+        # CHUNK rows at a time, each chunk's catalog rows read on a Searcher of the pool held for it alone
+        for start in range(0, len(ranked), CHUNK):
+            chunk = ranked[start : start + CHUNK]
+            with gen.use() as searcher:
+                batch = list(_rows(searcher, chunk, offset=opts.offset + start, with_text=fmt != "trec"))
+            yield from batch
 
     def body() -> Iterator[bytes]:
         try:
