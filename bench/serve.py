@@ -150,9 +150,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# What ``claims serve --quiet`` runs, with ``search.serve.state.SEARCHERS`` (Searchers per generation) set.
+SERVER = """import sys, uvicorn
+import search.serve.state as state
+state.SEARCHERS = int(sys.argv[3])
+from search.serve import create_app
+uvicorn.run(create_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+
 @contextlib.contextmanager
-def served(index: Path, in_process: bool):
-    """(port, pid) of a running server over ``index``: ``claims serve`` in a child process, or a thread."""
+def served(index: Path, in_process: bool, searchers: int | None = None):
+    """(port, pid) of a running server over ``index``: ``claims serve`` in a child process (``searchers``:
+    the same app and uvicorn call with that many Searchers per generation), or a thread."""
     if in_process:
         from search.serve import create_app
         from search.serve.background import BackgroundServer
@@ -163,6 +173,8 @@ def served(index: Path, in_process: bool):
     port = _free_port()
     claims = Path(sys.executable).parent / "claims"
     cmd = [str(claims), "serve", "--index", str(index), "--port", str(port), "--quiet"]
+    if searchers:
+        cmd = [sys.executable, "-c", SERVER, str(index), str(port), str(searchers)]
     proc = subprocess.Popen(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     try:
         deadline = time.monotonic() + 120
@@ -245,6 +257,11 @@ def main() -> None:
         metavar="QUERY",
         help="also measure the server's memory over /api/export of QUERY at --export-limits rows",
     )
+    ap.add_argument(
+        "--searchers",
+        default="",
+        help="Searchers per generation to compare, e.g. 1,2 (default: the server's own, one per core)",
+    )
     ap.add_argument("--export-mode", default="hybrid")
     ap.add_argument("--export-limits", default="1000,0", help="export row limits (0: every hit)")
     args = ap.parse_args()
@@ -264,18 +281,22 @@ def main() -> None:
             + [lib_cpu / len(lib) * 1000, load]
         )
         log(f"{mode} library: {len(lib)} queries, p50 {lib_p50:.1f} ms ({lib_wall:.1f}s); load {load:.1f}")
-        with served(args.index, args.in_process) as (port, pid):
-            warm(port, mode)
-            for clients in (int(c) for c in args.clients.split(",")):
-                cpu = _cpu_seconds(pid)
-                ms, wall = http_clients(port, mode, clients, args.requests, args.seconds)
-                cpu = _cpu_seconds(pid) - cpu
-                p50, load = pct(ms, 50), os.getloadavg()[0]
-                rows.append(
-                    [mode, "HTTP", clients, len(ms), len(ms) / wall, p50, pct(ms, 99), p50 / lib_p50]
-                    + [cpu / len(ms) * 1000, load]
-                )
-                log(f"{mode} HTTP x{clients}: {len(ms) / wall:.1f} q/s, p50 {p50:.1f} ms; load {load:.1f}")
+        for searchers in [int(x) for x in args.searchers.split(",") if x] or [None]:
+            through = f"HTTP, {searchers} Searcher(s)" if searchers else "HTTP"
+            with served(args.index, args.in_process, searchers) as (port, pid):
+                warm(port, mode)
+                for clients in (int(c) for c in args.clients.split(",")):
+                    cpu = _cpu_seconds(pid)
+                    ms, wall = http_clients(port, mode, clients, args.requests, args.seconds)
+                    cpu = _cpu_seconds(pid) - cpu
+                    p50, load = pct(ms, 50), os.getloadavg()[0]
+                    rows.append(
+                        [mode, through, clients, len(ms), len(ms) / wall, p50, pct(ms, 99), p50 / lib_p50]
+                        + [cpu / len(ms) * 1000, load]
+                    )
+                    log(
+                        f"{mode} {through} x{clients}: {len(ms) / wall:.1f} q/s, p50 {p50:.1f} ms; load {load:.1f}"
+                    )
         figures.append({"mode": mode, "library_ms": lib})
     headers = ["mode", "through", "clients", "queries", "queries/s", "p50 ms", "p99 ms", "p50 / library p50"]
     headers += ["CPU ms / query", "load (1 min)"]

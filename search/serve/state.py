@@ -72,10 +72,10 @@ class Generation:
     the others share; ``size`` members at most, the others opened when requests overlap.
     """
 
-    def __init__(self, index_dir: Path, model: str | None, size: int = SEARCHERS):
+    def __init__(self, index_dir: Path, model: str | None, size: int | None = None):
         self.searcher = _member_class()(index_dir, model)
         self.number = self.searcher.manifest.generation
-        self.size = max(1, size)
+        self.size = max(1, size or SEARCHERS)
         self._all = [self.searcher]
         self._free = [self.searcher]
         self._opening = 0
