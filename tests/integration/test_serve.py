@@ -192,6 +192,24 @@ def test_api_export_holds_the_rows_of_claims_export(sample_index, served, cli, t
     assert table.column("passage_id").to_pylist() == [r["passage_id"] for r in expected]
 
 
+def test_api_export_streams_chunk_by_chunk_in_rank_order(sample_index, served, cli, tmp_path, monkeypatch):
+    """Over many chunks (``CHUNK`` 7 here) the streamed rows are the CLI's export rows, ranks 1..n with
+    no gap or repeat at the chunk edges, each leg's rank and score kept (the compact ``Ranking``)."""
+    import search.export
+
+    monkeypatch.setattr(search.export, "CHUNK", 7)
+    srv = served(sample_index)
+    out = tmp_path / "all.jsonl"
+    result = cli("export", "Russia", "--limit", "0", "-o", out, "--index", sample_index, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    expected = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    status, _, body = get(f"{srv.url}/api/export?{qs(q='Russia', limit=0)}")
+    rows = [json.loads(line) for line in body.decode().splitlines()]
+    assert status == 200 and len(rows) > 3 * 7 and rows == expected
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert all(r["ranks"].keys() == r["scores"].keys() and r["ranks"] for r in rows)
+
+
 def test_passage_similar_and_stats(sample_index, served, cli):
     srv = served(sample_index)
     status, obj = get_json(f"{srv.url}/api/search?{qs(q='hypersonic', mode='keyword', k=1)}")
