@@ -7,7 +7,9 @@ for keyword and hybrid mode, the benchmark's keyword queries (``common.KEYWORD_Q
 * HTTP: the real server, ``claims serve --quiet`` in its own process (as people run it; the clients'
   Python then does not share the server's interpreter lock) on a free loopback port, ``GET /api/search``
   from 1, 4 and 16 concurrent clients (threads with keep-alive connections) in this process;
-  ``--in-process`` runs it in a thread of this process instead (``search.serve.background``).
+  ``--in-process`` runs it in a thread of this process instead (``search.serve.background``);
+  ``--searchers 1,2`` compares Searcher pools of those sizes, ``--compare-tree DIR`` adds a server run from
+  the sources in DIR (e.g. ``git archive`` of an older commit), all in the same run.
 
 Each run is bounded: ``--requests`` requests per cell or ``--seconds`` seconds, whichever comes first,
 after one untimed pass (which also fills ``encode_query``'s cache, as the semantic bench does).
@@ -153,16 +155,17 @@ def _free_port() -> int:
 # What ``claims serve --quiet`` runs, with ``search.serve.state.SEARCHERS`` (Searchers per generation) set.
 SERVER = """import sys, uvicorn
 import search.serve.state as state
-state.SEARCHERS = int(sys.argv[3])
+state.SEARCHERS = int(sys.argv[3]) or getattr(state, "SEARCHERS", 1)
 from search.serve import create_app
 uvicorn.run(create_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
 """
 
 
 @contextlib.contextmanager
-def served(index: Path, in_process: bool, searchers: int | None = None):
+def served(index: Path, in_process: bool, searchers: int | None = None, tree: Path | None = None):
     """(port, pid) of a running server over ``index``: ``claims serve`` in a child process (``searchers``:
-    the same app and uvicorn call with that many Searchers per generation), or a thread."""
+    the same app and uvicorn call with that many Searchers per generation; ``tree``: the same, from the
+    sources in that folder, e.g. an older commit's ``git archive``), or a thread."""
     if in_process:
         from search.serve import create_app
         from search.serve.background import BackgroundServer
@@ -173,9 +176,12 @@ def served(index: Path, in_process: bool, searchers: int | None = None):
     port = _free_port()
     claims = Path(sys.executable).parent / "claims"
     cmd = [str(claims), "serve", "--index", str(index), "--port", str(port), "--quiet"]
-    if searchers:
-        cmd = [sys.executable, "-c", SERVER, str(index), str(port), str(searchers)]
-    proc = subprocess.Popen(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if searchers or tree:
+        cmd = [sys.executable, "-c", SERVER, str(index.resolve()), str(port), str(searchers or 0)]
+    if tree:
+        env["PYTHONPATH"] = str(Path(tree).resolve())
+    proc = subprocess.Popen(cmd, env=env, cwd=tree)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -262,6 +268,11 @@ def main() -> None:
         default="",
         help="Searchers per generation to compare, e.g. 1,2 (default: the server's own, one per core)",
     )
+    ap.add_argument(
+        "--compare-tree",
+        type=Path,
+        help="also serve from the sources in this folder (e.g. `git archive` of an older commit), same run",
+    )
     ap.add_argument("--export-mode", default="hybrid")
     ap.add_argument("--export-limits", default="1000,0", help="export row limits (0: every hit)")
     args = ap.parse_args()
@@ -281,9 +292,13 @@ def main() -> None:
             + [lib_cpu / len(lib) * 1000, load]
         )
         log(f"{mode} library: {len(lib)} queries, p50 {lib_p50:.1f} ms ({lib_wall:.1f}s); load {load:.1f}")
-        for searchers in [int(x) for x in args.searchers.split(",") if x] or [None]:
+        servers = [(int(x), None) for x in args.searchers.split(",") if x] or [(None, None)]
+        if args.compare_tree:
+            servers.insert(0, (None, args.compare_tree))
+        for searchers, tree in servers:
             through = f"HTTP, {searchers} Searcher(s)" if searchers else "HTTP"
-            with served(args.index, args.in_process, searchers) as (port, pid):
+            through = f"HTTP, sources of {tree.name}" if tree else through
+            with served(args.index, args.in_process, searchers, tree) as (port, pid):
                 warm(port, mode)
                 for clients in (int(c) for c in args.clients.split(",")):
                     cpu = _cpu_seconds(pid)
