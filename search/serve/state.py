@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -196,6 +197,21 @@ class Generations:
                 self._current = None
 
 
+def _one_faiss_thread() -> None:
+    """One FAISS (OpenMP) thread for this worker's queries. The count is per calling thread (an OpenMP
+    setting): ``Searcher.dense`` sets it only in the thread that loads the store, and the other workers
+    ran each single-query search with every core, spinning OpenMP threads on a busy machine (2.7x the
+    CPU of a hybrid query at 100k passages, bench/serve.py). A keyword-only server never imports FAISS."""
+    faiss = sys.modules.get("faiss")
+    if faiss is not None:
+        faiss.omp_set_num_threads(1)
+
+
+def _in_worker(fn: Callable[..., T], *args: Any) -> T:
+    _one_faiss_thread()
+    return fn(*args)
+
+
 class Runner:
     """A bounded worker pool with a per-call time limit."""
 
@@ -209,7 +225,7 @@ class Runner:
         ``on_abandon(result)`` is called with the result of a call that finishes after its request
         gave up (to release what it holds)."""
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, fn, *args)
+        future = loop.run_in_executor(self.pool, _in_worker, fn, *args)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.seconds)
         except TimeoutError:

@@ -461,6 +461,36 @@ def test_a_generation_serves_with_a_pool_of_searchers(sample_index):
             s.catalog.db.execute("SELECT 1")
 
 
+def test_every_worker_searches_with_one_faiss_thread():
+    """FAISS's thread count is per calling thread (OpenMP): each of the 4 workers runs with one, while a
+    plain new thread still gets FAISS's default (every core: the spinning this avoids)."""
+    import asyncio
+
+    import faiss
+
+    from search.serve.state import Runner
+
+    faiss.omp_set_num_threads(1)  # in this thread only, as Searcher.dense does in the thread that loads
+    runner = Runner(workers=4)
+    barrier = threading.Barrier(4, timeout=30)  # four calls at once: four different workers
+
+    def probe() -> int:
+        barrier.wait()
+        return faiss.omp_get_max_threads()
+
+    async def four():
+        return await asyncio.gather(*(runner.run(probe) for _ in range(4)))
+
+    assert asyncio.run(four()) == [1, 1, 1, 1]
+    runner.close()
+    if (os.cpu_count() or 1) > 1 and not os.environ.get("OMP_NUM_THREADS"):
+        seen: list[int] = []
+        t = threading.Thread(target=lambda: seen.append(faiss.omp_get_max_threads()))
+        t.start()
+        t.join()
+        assert seen[0] > 1
+
+
 def _keyword():
     from search.options import SearchOptions, validate
 
