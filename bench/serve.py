@@ -212,13 +212,15 @@ def _rss_mb(pid: int) -> dict[str, float]:
     return out
 
 
-def export_memory(index: Path, query: str, mode: str, limits: list[int]) -> list[list]:
+def export_memory(
+    index: Path, query: str, mode: str, limits: list[int], tree: Path | None = None
+) -> list[list]:
     """Per ``limit``, on a fresh server: one search in ``mode`` (loads the model and stores), then
     ``GET /api/export?format=jsonl`` read in 64 KB pieces while the server's RSS is sampled every 20 ms.
-    Rows: limit, rows, MB sent, seconds, RSS before, peak sampled RSS, its growth, the process's VmHWM."""
+    Rows: sources, limit, rows, MB sent, seconds, RSS before, peak sampled RSS, its growth, VmHWM."""
     rows = []
     for limit in limits:
-        with served(index, False) as (port, pid):
+        with served(index, False, tree=tree) as (port, pid):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
             _get_ok(conn, "/api/search?" + urlencode({"q": query, "mode": mode}), time.monotonic() + 300)
             before = _rss_mb(pid)["VmRSS"]
@@ -244,7 +246,8 @@ def export_memory(index: Path, query: str, mode: str, limits: list[int]) -> list
             if r.status != 200:
                 raise RuntimeError(f"export: HTTP {r.status}")
             hwm = _rss_mb(pid)["VmHWM"]
-            rows.append([limit, n, size / 2**20, seconds, before, peak[0], peak[0] - before, hwm])
+            where = tree.name if tree else "these"
+            rows.append([where, limit, n, size / 2**20, seconds, before, peak[0], peak[0] - before, hwm])
             log(f"export limit={limit}: {n:,} rows, peak RSS {peak[0]:.0f} MB (+{peak[0] - before:.0f})")
     return rows
 
@@ -323,8 +326,20 @@ def main() -> None:
     if args.export:
         limits = [int(x) for x in args.export_limits.split(",")]
         exports = export_memory(args.index, args.export, args.export_mode, limits)
+        if args.compare_tree:
+            exports += export_memory(args.index, args.export, args.export_mode, limits, args.compare_tree)
         print(f"\nServer memory over `/api/export?q={args.export}&mode={args.export_mode}&format=jsonl`:\n")
-        eh = ["limit", "rows", "MB sent", "seconds", "RSS before MB", "peak RSS MB", "growth MB", "VmHWM MB"]
+        eh = [
+            "sources",
+            "limit",
+            "rows",
+            "MB sent",
+            "seconds",
+            "RSS before MB",
+            "peak RSS MB",
+            "growth MB",
+            "VmHWM MB",
+        ]
         print(md_table(eh, exports))
     save_json(
         args.out,
