@@ -74,12 +74,13 @@ def machine() -> dict[str, Any]:
 
 
 def code_version() -> str:
-    """sha1 (12 hex) of the product sources (cli.py, index/, search/): which code the figures are for."""
+    """sha1 (12 hex) of the product sources (cli.py, index/, search/ and its subpackages such as
+    search/serve/): which code the figures are for."""
     import hashlib
 
     h = hashlib.sha1()
-    for f in sorted([REPO / "cli.py", *REPO.glob("index/*.py"), *REPO.glob("search/*.py")]):
-        h.update(f.name.encode())
+    for f in sorted([REPO / "cli.py", *REPO.glob("index/**/*.py"), *REPO.glob("search/**/*.py")]):
+        h.update(str(f.relative_to(REPO)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:12]
 

@@ -22,6 +22,10 @@ Per size, warm (one untimed pass, then the median of ``--passes`` per query), k=
   with the store under test; the untimed warm-up pass fills ``encode_query``'s cache, so the query
   embedding is excluded (and reported separately), as are the legs and ``fuse`` alone.
 
+``--keep-vectors`` writes the product's store at each size (exact below ``ANN_THRESHOLD``, IVF beyond)
+into the keyword index folder ``OUT/kw-N`` as its vectors file and records it in its manifest, so the
+folder is a complete index (keyword and dense legs) for ``claims serve`` and ``bench/serve.py``.
+
     HF_HUB_OFFLINE=1 .venv/bin/python bench/query_semantic.py --sizes 10000,100000,1000000 [--out DIR]
 """
 
@@ -351,7 +355,26 @@ def bench_size(n, ctx) -> dict:
         for name, ms in hy.items():
             hybrid_rows.append((f"{n:,}", name, pct(ms, 50), pct(ms, 95)))
         r["hybrid"] = {name: summary(ms) for name, ms in hy.items()}
+        if args.keep_vectors:
+            keep_vectors(folder, flat if product_kind == "flat" else ann)
     return r
+
+
+def keep_vectors(folder: Path, store) -> None:
+    """Make ``folder`` (a keyword bench index, passage ids 1..n) a complete index: ``store`` as its
+    generation's vectors file, recorded (file, kind, sha256) in its manifest, written last."""
+    import dataclasses
+
+    from index.manifest import read_manifest, write_manifest
+    from index.vectors import VectorWriter, vectors_file
+
+    m = read_manifest(folder)
+    name = vectors_file(m.generation)
+    sha = VectorWriter(store).save(folder / name)
+    write_manifest(
+        folder, dataclasses.replace(m, vectors_file=name, vectors_kind=store.kind, vectors_sha256=sha)
+    )
+    log(f"kept the {store.kind} store of {len(store):,} vectors as {folder / name}")
 
 
 def main() -> None:
@@ -376,6 +399,11 @@ def main() -> None:
         "--hybrid-tweets", type=int, default=20, help="tweets also run as hybrid queries (0: none)"
     )
     ap.add_argument("--no-hybrid", action="store_true", help="skip the hybrid runs")
+    ap.add_argument(
+        "--keep-vectors",
+        action="store_true",
+        help="write the product's store into OUT/kw-N (a complete index for bench/serve.py)",
+    )
     ap.add_argument(
         "--threads",
         type=int,

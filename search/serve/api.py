@@ -73,9 +73,10 @@ async def run_search(request: Request, q: str, opts: SearchOptions) -> dict[str,
     service = _service(request)
 
     def work() -> dict[str, Any]:
-        with service.generations.lease() as gen, gen.lock:
-            result = gen.searcher.search(q, opts)
-            return _payload(gen.number, result)
+        with service.generations.lease() as gen:
+            with gen.use() as searcher:
+                result = searcher.search(q, opts)
+            return _payload(gen.number, result)  # the hits' dicts, with the Searcher free for others
 
     return await service.runner.run(work)
 
@@ -84,8 +85,9 @@ async def run_similar(request: Request, text: str | None, pid: int | None, opts:
     service = _service(request)
 
     def work() -> dict[str, Any]:
-        with service.generations.lease() as gen, gen.lock:
-            result = gen.searcher.similar(text, passage_id=pid, opts=opts)
+        with service.generations.lease() as gen:
+            with gen.use() as searcher:
+                result = searcher.similar(text, passage_id=pid, opts=opts)
             return _payload(gen.number, result)
 
     return await service.runner.run(work)
@@ -173,8 +175,8 @@ async def passage(request: Request, passage_id: int, context: int = Query(1, ge=
     service = _service(request)
 
     def work() -> dict[str, Any]:
-        with service.generations.lease() as gen, gen.lock:
-            return passage_with_neighbours(gen.searcher, passage_id, context) | {"generation": gen.number}
+        with service.generations.lease() as gen, gen.use() as searcher:
+            return passage_with_neighbours(searcher, passage_id, context) | {"generation": gen.number}
 
     return JSONResponse(await service.runner.run(work))
 
@@ -221,8 +223,9 @@ async def facets(
     service = _service(request)
 
     def work() -> dict[str, Any]:
-        with service.generations.lease() as gen, gen.lock:
-            result = facet_counts(gen.searcher, text, opts, names, top=top)
+        with service.generations.lease() as gen:
+            with gen.use() as searcher:
+                result = facet_counts(searcher, text, opts, names, top=top)
             return result.to_dict() | {"generation": gen.number}
 
     return JSONResponse(await service.runner.run(work))

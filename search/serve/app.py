@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 
 from index.errors import (
@@ -167,8 +168,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
 
-    @app.middleware("http")
-    async def require_token(request: Request, call_next):
+    def refuse(request: Request) -> Response | None:
+        """The answer to a request this server must not serve (host, token), or None."""
         if not service.token and not is_loopback(_host_name(request.headers.get("host", ""))):
             # Without a token the server is for this machine only; a page on another site that points a
             # name it controls at 127.0.0.1 (DNS rebinding) sends its own Host and is refused.
@@ -198,10 +199,34 @@ def create_app(
                         headers={"WWW-Authenticate": "Bearer"},
                     )
                 return RedirectResponse("/login", status_code=303)
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
+        return None
+
+    class Guard:
+        """``refuse``, then the response with ``nosniff`` and ``no-referrer`` headers (a plain ASGI
+        middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request)."""
+
+        def __init__(self, app) -> None:
+            self.app = app
+
+        async def __call__(self, scope, receive, send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            refused = refuse(Request(scope))
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+
+            async def send_with_headers(message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = MutableHeaders(scope=message)
+                    headers.setdefault("X-Content-Type-Options", "nosniff")
+                    headers.setdefault("Referrer-Policy", "no-referrer")
+                await send(message)
+
+            await self.app(scope, receive, send_with_headers)
+
+    app.add_middleware(Guard)
 
     @app.get("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:

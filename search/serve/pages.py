@@ -155,8 +155,8 @@ async def _passage(request: Request, passage_id: int, context: int) -> dict[str,
     service = request.app.state.service
 
     def work() -> dict[str, Any]:
-        with service.generations.lease() as gen, gen.lock:
-            return passage_with_neighbours(gen.searcher, passage_id, context)
+        with service.generations.lease() as gen, gen.use() as searcher:
+            return passage_with_neighbours(searcher, passage_id, context)
 
     return await service.runner.run(work)
 

@@ -5,9 +5,13 @@ mtime) tells whether a writer committed since the last look; only then is the ma
 new generation, a new ``Searcher`` opened. Requests in flight keep the ``Searcher`` they leased; the
 old one is closed when its last lease ends (reference counted, as Lucene's ``SearcherManager``).
 
-Calls into one ``Searcher`` are serialised by its lock: a Whoosh reader keeps file positions and is
-not thread-safe, and query encoding is serialised anyway (``index.embed``). Requests on different
-generations do not wait for each other. ``run_limited`` runs a call on the worker pool with a time
+A generation answers with a small pool of ``Searcher`` objects (``SEARCHERS``, one per core by
+default), each used by one request at a time (``Generation.use``): a Whoosh reader keeps file positions
+and is not thread-safe, but two requests on two ``Searcher``s run side by side wherever the interpreter
+lock is released (FAISS, numpy, SQLite, torch). The pool shares one dense store (FAISS searches are
+read-only) and one query encoder (and its cache; encoding is serialised by ``index.embed``); each
+member has its own Whoosh searcher and catalog connection, opened on first need. Requests on different
+generations do not wait for each other. ``Runner.run`` runs a call on the worker pool with a time
 limit (``QueryTimeout`` past it; the call finishes in the background, holding its worker).
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,28 +32,101 @@ from index.manifest import manifest_path, read_manifest
 
 T = TypeVar("T")
 QUERY_SECONDS = 10.0  # per-query time limit (--time-limit)
-WORKERS = 4  # searches run at once (each generation's calls are serialised; see the module docstring)
+WORKERS = 4  # requests running at once (see the module docstring)
+SEARCHERS = max(1, min(WORKERS, os.cpu_count() or 1))  # Searchers per generation
 
 
 class QueryTimeout(ClaimsError):
     """A query ran past the per-query time limit (HTTP 503)."""
 
 
+def _member_class():
+    """``Searcher`` for a generation's pool (a function: ``search.searcher`` loads on first use)."""
+    from search.searcher import Searcher
+
+    class Member(Searcher):
+        """A pool member: the first loads the dense store and the query encoder once, under a lock;
+        the others use the first's."""
+
+        def __init__(self, index_dir: Path, model: str | None, first: Member | None = None):
+            super().__init__(index_dir, model=model)
+            self._first = first
+            self._load_lock = first._load_lock if first is not None else threading.Lock()
+
+        @property
+        def dense(self):
+            with self._load_lock:
+                return Searcher.dense.fget(self._first or self)
+
+        @property
+        def embedder(self):
+            with self._load_lock:
+                return Searcher.embedder.fget(self._first or self)
+
+    return Member
+
+
 class Generation:
-    """A ``Searcher`` over one committed generation, its lock and its lease count."""
+    """The ``Searcher`` pool of one committed generation (``use``) and its lease count.
 
-    def __init__(self, index_dir: Path, model: str | None):
-        from search.searcher import Searcher
+    ``searcher`` is the first member: it holds the generation's dense store and query encoder, which
+    the others share; ``size`` members at most, the others opened when requests overlap.
+    """
 
-        self.searcher = Searcher(index_dir, model=model)
+    def __init__(self, index_dir: Path, model: str | None, size: int | None = None):
+        self.searcher = _member_class()(index_dir, model)
         self.number = self.searcher.manifest.generation
-        self.lock = threading.Lock()
+        self.size = max(1, size or SEARCHERS)
+        self._all = [self.searcher]
+        self._free = [self.searcher]
+        self._opening = 0
+        self._cond = threading.Condition()
         self.leases = 0
         self.retired = False
 
+    @contextmanager
+    def use(self) -> Iterator[Any]:
+        """A member ``Searcher`` of this generation, for this thread alone until the block ends."""
+        with self._cond:
+            while not self._free and len(self._all) + self._opening >= self.size:
+                self._cond.wait()
+            s = self._free.pop() if self._free else None
+            if s is None:
+                self._opening += 1
+        if s is None:  # open a member outside the lock (a Whoosh searcher takes a while at 1M)
+            try:
+                s = self._open_member()
+            finally:
+                with self._cond:
+                    self._opening -= 1
+                    if s is None:  # a writer committed since: this generation keeps the members it has
+                        self.size = len(self._all)
+                    else:
+                        self._all.append(s)
+                    self._cond.notify_all()
+            if s is None:
+                with self.use() as s:
+                    yield s
+                return
+        try:
+            yield s
+        finally:
+            with self._cond:
+                self._free.append(s)
+                self._cond.notify()
+
+    def _open_member(self):
+        first = self.searcher
+        s = type(first)(first.dir, first.model, first)
+        if s.manifest.generation != self.number:  # opened on a newer generation
+            s.close()
+            return None
+        return s
+
     def close_if_done(self) -> None:
         if self.retired and self.leases == 0:
-            self.searcher.close()
+            for s in self._all:
+                s.close()
 
 
 class Generations:
@@ -119,6 +197,21 @@ class Generations:
                 self._current = None
 
 
+def _one_faiss_thread() -> None:
+    """One FAISS (OpenMP) thread for this worker's queries. The count is per calling thread (an OpenMP
+    setting): ``Searcher.dense`` sets it only in the thread that loads the store, and the other workers
+    ran each single-query search with every core, spinning OpenMP threads on a busy machine (2.7x the
+    CPU of a hybrid query at 100k passages, bench/serve.py). A keyword-only server never imports FAISS."""
+    faiss = sys.modules.get("faiss")
+    if faiss is not None:
+        faiss.omp_set_num_threads(1)
+
+
+def _in_worker(fn: Callable[..., T], *args: Any) -> T:
+    _one_faiss_thread()
+    return fn(*args)
+
+
 class Runner:
     """A bounded worker pool with a per-call time limit."""
 
@@ -132,7 +225,7 @@ class Runner:
         ``on_abandon(result)`` is called with the result of a call that finishes after its request
         gave up (to release what it holds)."""
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, fn, *args)
+        future = loop.run_in_executor(self.pool, _in_worker, fn, *args)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.seconds)
         except TimeoutError:

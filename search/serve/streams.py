@@ -35,8 +35,8 @@ async def stream_export(request: Request, q: str, opts: SearchOptions, fmt: str)
     def rank():
         gen = generations.acquire()
         try:
-            with gen.lock:
-                ranked = list(gen.searcher.iter_ranked(q, opts))  # ids, scores, leg ranks: no text
+            with gen.use() as searcher:
+                ranked = Ranking(searcher.iter_ranked(q, opts))  # ids, scores, leg ranks: no text
         except BaseException:
             generations.release(gen)
             raise
@@ -45,13 +45,12 @@ async def stream_export(request: Request, q: str, opts: SearchOptions, fmt: str)
     gen, ranked = await service.runner.run(rank, on_abandon=lambda got: generations.release(got[0]))
 
     def rows() -> Iterator[dict[str, Any]]:
-        it = _rows(gen.searcher, iter(ranked), offset=opts.offset, with_text=fmt != "trec")
-        while True:
-            with gen.lock:
-                row = next(it, None)
-            if row is None:
-                return
-            yield row
+        # CHUNK rows at a time, each chunk's catalog rows read on a Searcher of the pool held for it alone
+        for start in range(0, len(ranked), CHUNK):
+            chunk = ranked.slice(start, start + CHUNK)
+            with gen.use() as searcher:
+                batch = list(_rows(searcher, chunk, offset=opts.offset + start, with_text=fmt != "trec"))
+            yield from batch
 
     def body() -> Iterator[bytes]:
         try:
@@ -89,6 +88,41 @@ async def stream_export(request: Request, q: str, opts: SearchOptions, fmt: str)
             "X-Claims-Generation": str(gen.number),
         },
     )
+
+
+class Ranking:
+    """An export's ranking held in flat arrays while its rows stream out (52 bytes a row: passage id, score,
+    and each leg's rank and score), instead of a tuple and a dict a row (~10x that): a slow client of a
+    large export holds little. ``slice(start, stop)`` gives back ``search.export.Ranked`` tuples."""
+
+    def __init__(self, ranked: Iterator[tuple[int, float, dict[str, tuple[int, float]]]]):
+        from array import array
+
+        from search.export import LEGS
+
+        self.legs = LEGS
+        self.ids, self.scores = array("q"), array("d")
+        self.ranks = {leg: array("i") for leg in LEGS}  # 0: not in that leg's run
+        self.leg_scores = {leg: array("d") for leg in LEGS}
+        for pid, score, legs in ranked:
+            self.ids.append(pid)
+            self.scores.append(score)
+            for leg in LEGS:
+                rank, leg_score = legs.get(leg, (0, 0.0))
+                self.ranks[leg].append(rank)
+                self.leg_scores[leg].append(leg_score)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def slice(self, start: int, stop: int) -> list[tuple[int, float, dict[str, tuple[int, float]]]]:
+        out = []
+        for i in range(start, min(stop, len(self.ids))):
+            legs = {
+                leg: (self.ranks[leg][i], self.leg_scores[leg][i]) for leg in self.legs if self.ranks[leg][i]
+            }
+            out.append((self.ids[i], self.scores[i], legs))
+        return out
 
 
 class _Sink:

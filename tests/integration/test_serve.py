@@ -192,6 +192,24 @@ def test_api_export_holds_the_rows_of_claims_export(sample_index, served, cli, t
     assert table.column("passage_id").to_pylist() == [r["passage_id"] for r in expected]
 
 
+def test_api_export_streams_chunk_by_chunk_in_rank_order(sample_index, served, cli, tmp_path, monkeypatch):
+    """Over many chunks (``CHUNK`` 7 here) the streamed rows are the CLI's export rows, ranks 1..n with
+    no gap or repeat at the chunk edges, each leg's rank and score kept (the compact ``Ranking``)."""
+    import search.export
+
+    monkeypatch.setattr(search.export, "CHUNK", 7)
+    srv = served(sample_index)
+    out = tmp_path / "all.jsonl"
+    result = cli("export", "Russia", "--limit", "0", "-o", out, "--index", sample_index, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    expected = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    status, _, body = get(f"{srv.url}/api/export?{qs(q='Russia', limit=0)}")
+    rows = [json.loads(line) for line in body.decode().splitlines()]
+    assert status == 200 and len(rows) > 3 * 7 and rows == expected
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert all(r["ranks"].keys() == r["scores"].keys() and r["ranks"] for r in rows)
+
+
 def test_passage_similar_and_stats(sample_index, served, cli):
     srv = served(sample_index)
     status, obj = get_json(f"{srv.url}/api/search?{qs(q='hypersonic', mode='keyword', k=1)}")
@@ -397,6 +415,82 @@ def test_old_generation_closes_when_its_last_request_ends(sample_index, copy_ind
     gens.close()
 
 
+def test_a_generation_serves_with_a_pool_of_searchers(sample_index):
+    """Requests that overlap get different Searchers of the same generation (never one Searcher in two
+    threads), sharing one dense store and one query encoder; past ``size`` members a request waits for
+    a free one; each member gives the same hits; all close with the generation."""
+    from search.options import SearchOptions, validate
+    from search.serve.state import Generation
+
+    gen = Generation(sample_index, None, size=2)
+    hybrid = validate(SearchOptions(mode="hybrid"))
+    inside = threading.Barrier(3, timeout=60)  # two requests hold both members; a third arrives
+    checked = threading.Barrier(2, timeout=60)
+    third_in = threading.Event()
+    held: list = []
+
+    def hold():
+        with gen.use() as s:
+            held.append(s)
+            inside.wait()
+            ids = [h.passage_id for h in s.search("drones shot down", hybrid).hits]
+            waited = not third_in.wait(0.5)  # the third request waits while both are held
+            checked.wait()
+            return ids, waited
+
+    def third():
+        inside.wait()
+        with gen.use() as s:
+            third_in.set()
+            return s
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        a, b, c = pool.submit(hold), pool.submit(hold), pool.submit(third)
+        (ids_a, waited_a), (ids_b, waited_b), got = a.result(60), b.result(60), c.result(60)
+    assert waited_a and waited_b and third_in.is_set()
+    assert held[0] is not held[1] and got in held and len(gen._all) == 2
+    assert ids_a == ids_b and ids_a  # the same hits from both members
+    assert held[0].dense is held[1].dense and held[0].embedder is held[1].embedder
+    assert {s.manifest.generation for s in held} == {gen.number}
+    gen.retired = True
+    gen.close_if_done()
+    import sqlite3
+
+    for s in held:
+        with pytest.raises(sqlite3.ProgrammingError):
+            s.catalog.db.execute("SELECT 1")
+
+
+def test_every_worker_searches_with_one_faiss_thread():
+    """FAISS's thread count is per calling thread (OpenMP): each of the 4 workers runs with one, while a
+    plain new thread still gets FAISS's default (every core: the spinning this avoids)."""
+    import asyncio
+
+    import faiss
+
+    from search.serve.state import Runner
+
+    faiss.omp_set_num_threads(1)  # in this thread only, as Searcher.dense does in the thread that loads
+    runner = Runner(workers=4)
+    barrier = threading.Barrier(4, timeout=30)  # four calls at once: four different workers
+
+    def probe() -> int:
+        barrier.wait()
+        return faiss.omp_get_max_threads()
+
+    async def four():
+        return await asyncio.gather(*(runner.run(probe) for _ in range(4)))
+
+    assert asyncio.run(four()) == [1, 1, 1, 1]
+    runner.close()
+    if (os.cpu_count() or 1) > 1 and not os.environ.get("OMP_NUM_THREADS"):
+        seen: list[int] = []
+        t = threading.Thread(target=lambda: seen.append(faiss.omp_get_max_threads()))
+        t.start()
+        t.join()
+        assert seen[0] > 1
+
+
 def _keyword():
     from search.options import SearchOptions, validate
 
@@ -473,6 +567,12 @@ def test_only_loopback_host_names_without_a_token(sample_index, served):
     srv = served(sample_index)
     for host in (f"127.0.0.1:{srv.port}", f"localhost:{srv.port}", "localhost"):
         assert get(srv.url + "/api/stats", headers={"Host": host})[0] == 200
+    # every answer, errors and streams included, says nosniff and no-referrer
+    for path in ("/api/stats", "/?q=Kinzhal", "/api/passages/999999", "/api/export?q=Kinzhal&limit=2"):
+        status, headers, _ = get(srv.url + path)
+        headers = {k.lower(): v for k, v in headers.items()}
+        assert headers.get("x-content-type-options") == "nosniff", path
+        assert headers.get("referrer-policy") == "no-referrer", path
     status, body = get_json(srv.url + "/api/stats", headers={"Host": f"evil.example:{srv.port}"})
     _is_error(status, body, 400)  # DNS rebinding: another name pointed at 127.0.0.1
     guarded = served(sample_index, token="s3cret")
