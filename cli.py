@@ -1162,8 +1162,11 @@ def tune(
     """Learn from judgments: fine-tune the embedding model and a learned ranker on train queries, adopt
     them only when they beat the current ranking on held-out queries (MAP@5)."""
     from index.manifest import read_manifest
+    from index.shards import is_sharded
 
     say = (lambda m: None) if quiet else (lambda m: err.print(escape(m), highlight=False))
+    if is_sharded(index):
+        _fail(f"{index} is a sharded index: claims tune works on one unsharded index, not on shards")
     if revert:
         if queries or qrels:
             _fail("--revert takes no --queries/--qrels: run it alone")

@@ -421,6 +421,15 @@ def test_ingest_shards_refuses_a_mismatch_and_ray(tiny_sharded, tmp_path, cli):
         assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_tune_refuses_a_sharded_index_in_one_line(tiny_sharded, tmp_path, cli):
+    (tmp_path / "q.tsv").write_text("q1\tBayraktar drones\n")
+    (tmp_path / "q.qrels").write_text("q1 0 x 1\n")
+    for args in (("--queries", tmp_path / "q.tsv", "--qrels", tmp_path / "q.qrels"), ("--revert",)):
+        r = cli("tune", *args, "--index", tiny_sharded)
+        assert r.exit_code == 2 and "sharded index" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_a_where_key_only_one_shard_knows_filters_instead_of_failing(tiny_sharded):
     from search.options import SearchOptions
     from search.query import Filters
