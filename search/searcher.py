@@ -64,7 +64,8 @@ class Searcher:
     """Read-only view of one committed generation of an index folder (a sharded folder opens as a
     ``search.sharded.ShardedSearcher``, which ranks as one index over the same articles would)."""
 
-    def __new__(cls, index_dir: Path | None = None, model: str | None = None):
+    def __new__(cls, index_dir: Path | None = None, *args, **kwargs):
+        # *args/**kwargs: subclasses (``claims serve``'s pool members) take more arguments than ``Searcher``
         if cls is Searcher:
             from index.shards import is_sharded
 

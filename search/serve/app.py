@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import sqlite3
+import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -85,6 +86,22 @@ class Service:
         self.token = token or None
         self.ingest = ingest  # index.ingest.ingest, or None: read-only
         self.runner = runner
+        self.warmed = threading.Event()
+
+    def warm(self) -> None:
+        """Load the current generation's dense store and query encoder before the first request needs
+        them (on a busy machine a cold model load can outlast the per-query time limit: that first query
+        got a 503). Runs in a thread at startup; sets ``warmed`` when done. A failure (no index yet, no
+        vectors, a damaged index) is left for the requests to report as usual."""
+        try:
+            with self.generations.lease() as gen, gen.use() as searcher:
+                if searcher.manifest.vectors_file:
+                    searcher.dense  # noqa: B018 (loads the store)
+                searcher.embedder.encode_query("warm up")
+        except (ClaimsError, OSError, sqlite3.DatabaseError):
+            pass
+        finally:
+            self.warmed.set()
 
 
 def status_of(e: BaseException) -> int:
@@ -148,6 +165,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app):
+        threading.Thread(target=service.warm, name="claims-warm", daemon=True).start()
         yield
         service.generations.close()
         service.runner.close()

@@ -655,3 +655,27 @@ def test_serve_package_never_imports_a_writer():
             bad = [n for n in names if any(n == w or n.startswith(w + ".") for w in writers)]
             found += [f"{path.name}: {n}" for n in bad + [n for n in names if n.endswith("Writer")]]
     assert found == []
+
+
+def test_the_server_loads_the_store_and_the_encoder_before_the_first_query(sample_index):
+    """At startup a thread loads the dense store and the query encoder (a cold load on a busy machine
+    outlasted the per-query time limit, so the first hybrid query got a 503); nothing was requested."""
+    app = create_app(sample_index)
+    with BackgroundServer(app) as running:
+        service = app.state.service
+        assert service.warmed.wait(180), "the warm-up did not finish"
+        gen = service.generations._current
+        assert gen is not None and gen.searcher._dense is not None
+        assert gen.searcher._embedder is not None and gen.searcher._embedder._model is not None
+        status, body = get_json(
+            running.url + "/api/search?" + urlencode({"q": "drones shot down", "mode": "hybrid"})
+        )
+        assert status == 200 and body["hits"]
+
+
+def test_the_warm_up_leaves_a_missing_index_to_the_requests(tmp_path):
+    app = create_app(tmp_path / "none")
+    with BackgroundServer(app) as running:
+        assert app.state.service.warmed.wait(30)
+        status, body = get_json(running.url + "/api/search?q=drones")
+        assert status == 503 and "claims ingest" in body["error"]
