@@ -772,7 +772,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a passage with its neighbours in the article, title, date, source, url and offsets."""
-    from search.searcher import show as run_show
+    from search.passage import show as run_show
 
     row = run_show(index, passage_id, context)
     if as_json:

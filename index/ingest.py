@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from index import extraction
 from index.errors import ClaimsError, InputFormatError
@@ -32,6 +31,7 @@ from index.lexical import passage_doc
 from index.passages import split_article
 from index.rebuild import delete, reindex
 from index.records import Article, Dropped, FieldMap, Passage, Problem, text_hash
+from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
 from index.sources import iter_files, read_file
 from index.vectorcache import SPILL, article_fields, context_text, embed_cached, vectors_for
 from index.writer import Batch, IndexWriter
@@ -42,12 +42,6 @@ __all__ = ["IngestReport", "PlannedArticle", "apply", "delete", "ingest", "plan"
 # "embedding" (done, total: texts of a window too big to hold, e.g. a huge article), "problem" (problem),
 # "wait" (message), "commit" (generation)
 Progress = Callable[..., None]
-
-WINDOW = (
-    64  # articles read before one batched unchanged check (chunk // 8 when smaller: small chunks stay small)
-)
-COMMIT_ARTICLES = 20_000  # a long run commits a generation after this many articles ...
-COMMIT_SECONDS = 600.0  # ... or this many seconds, whichever comes first
 
 
 @dataclass
@@ -318,73 +312,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-class RunBase:
-    """What a local run (``_Run``) and a Ray run (``index.ray_ingest``) share: the open batch, the
-    window of the last record per id, and the periodic commit (every ``COMMIT_ARTICLES`` articles or
-    ``COMMIT_SECONDS`` seconds, each atomic; an unchanged batch is aborted, never an empty generation)."""
-
-    def __init__(
-        self, writer: IndexWriter, command: str, embed_fields, report: IngestReport, progress, chunk
-    ):
-        self.w, self.command, self.report, self.progress = writer, command, report, progress
-        self.chunk = max(1, chunk)
-        self.embed_fields = embed_fields
-        self.every = (COMMIT_ARTICLES, COMMIT_SECONDS)
-        self.since = (0, time.monotonic())  # articles applied and time at the last commit
-        self.applied = 0
-        self.seen: set[str] = set()  # ids applied (or found unchanged) in this run
-        self.window: dict[str, Any] = {}  # read, not yet checked (the last record of an id)
-        self.batch = self._begin()
-
-    def _begin(self) -> Batch:
-        batch = self.w.begin(self.command)
-        batch.add_embed_fields(self.embed_fields)
-        return batch
-
-    def _windowed(self, article_id: str, item) -> bool:
-        """Put ``item`` in the window (a repeat replaces the earlier record and goes to the end);
-        True when the window is full and should be checked."""
-        if article_id in self.window:
-            self.report.repeats += 1
-            del self.window[article_id]
-        self.window[article_id] = item
-        return len(self.window) >= max(1, min(WINDOW, self.chunk // 8))
-
-    def _unchanged(self, article_id: str, live, content_hash: str, open_: bool) -> bool:
-        """Is the record the live article (counted, as unchanged or as a repeat)? ``open_``: an earlier
-        record of the id is still on its way to ``apply``, whose last-wins rule decides."""
-        if not (live and live[1] == content_hash and not open_):
-            return False
-        if article_id in self.seen:
-            self.report.repeats += 1
-        else:
-            self.report.unchanged += 1
-            self.seen.add(article_id)
-        self.progress("articles", n=1)
-        return True
-
-    def _applied(self, n: int) -> None:
-        """``n`` articles were applied: commit when an interval is over."""
-        self.applied += n
-        done, t = self.since
-        if self.applied - done >= self.every[0] or time.monotonic() - t >= self.every[1]:
-            self.commit()
-
-    def commit(self, final: bool = False) -> None:
-        """Commit the batch if it changed anything (else abort it: no empty generation), then begin the
-        next one unless ``final``."""
-        r = self.report
-        if self.w.catalog.changed(self.batch.gen):
-            self.batch.commit(r.to_dict())
-            r.commits += 1
-            self.progress("commit", generation=self.w.gen)
-        else:
-            self.batch.abort()
-        self.since = (self.applied, time.monotonic())
-        if not final:
-            self.batch = self._begin()
 
 
 class _Run(RunBase):

@@ -37,17 +37,9 @@ import numpy as np
 from index import extraction
 from index.errors import ClaimsError, InputFormatError
 from index.extraction import extract_window
-from index.ingest import (
-    COMMIT_ARTICLES,
-    COMMIT_SECONDS,
-    IngestReport,
-    PlannedArticle,
-    Progress,
-    RunBase,
-    apply,
-    plan,
-)
+from index.ingest import IngestReport, PlannedArticle, Progress, apply, plan
 from index.records import FieldMap, Problem
+from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
 from index.sources import iter_files, read_file
 from index.writer import IndexWriter
 

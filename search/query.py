@@ -23,7 +23,15 @@ from search.claim_clauses import claim_field_names, parse_schema
 from search.clauses import FieldClausePlugin, Restriction, split_clauses, stem_wildcards, strip_clauses
 from search.filters import Filters, _date
 
-__all__ = ["Filters", "ParsedQuery", "analyze_query", "conjunctive", "parse_query"]  # Filters: search.filters
+__all__ = [
+    "EmptyQueryError",
+    "Filters",
+    "ParsedQuery",
+    "analyze_query",
+    "conjunctive",
+    "parse_query",
+    "require_words",
+]  # Filters: search.filters
 
 DEFAULT_FIELDS = ("text", "title", "context")  # context: the embedded article fields but the title
 OR_COORD = 0.9
@@ -333,3 +341,21 @@ def expanding_patterns(q: query.Query, fieldname: str = "text") -> list[query.Qu
 
     walk(q)
     return out
+
+
+class EmptyQueryError(QuerySyntaxError):
+    """A query with no searchable words once cleaned (links, handles, stop words only)."""
+
+
+def require_words(text: str) -> None:
+    """Refuse a query with no searchable word (after cleaning), the same way in every mode."""
+    try:
+        literal_query(text)
+    except QuerySyntaxError:
+        shown = text.strip()
+        raise EmptyQueryError(
+            f"query {shown!r} has no searchable words (only links, handles, punctuation or stop words?): "
+            "give words to search for"
+            if shown
+            else "the query is empty once cleaned of links, handles and signatures: give words to search for"
+        ) from None

@@ -21,10 +21,9 @@ import numpy as np
 
 from index.analysis import build_schema
 from index.catalog_reader import CatalogReader
-from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError, QuerySyntaxError
+from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError
 from index.manifest import CATALOG, Manifest, read_manifest
 from search.clauses import has_clauses
-from search.hits import FEATURE_FIELDS, Hit
 from search.lexical import pid_column
 from search.options import (
     MODES,
@@ -36,13 +35,17 @@ from search.options import (
     validate,
 )
 from search.page import SearchResult, assemble
-from search.query import Filters, analyze_query, clean_claim_text, field_names, literal_query, resolve_around
+from search.query import (
+    EmptyQueryError,
+    Filters,
+    analyze_query,
+    clean_claim_text,
+    field_names,
+    require_words,
+    resolve_around,
+)
 
 Run = list[tuple[int, float]]
-
-
-class EmptyQueryError(QuerySyntaxError):
-    """A query with no searchable words once cleaned (links, handles, stop words only)."""
 
 
 @dataclass
@@ -261,7 +264,7 @@ class Searcher:
         text = text or ""
         if opts.clean and (opts.literal or opts.mode == "semantic"):
             text = clean_claim_text(text)
-        _require_words(text)
+        require_words(text)
         q = conj = None
         words = text
         meta = self.manifest.metadata_fields
@@ -405,39 +408,6 @@ class Searcher:
         return legs + (["date"] if resolve_around(opts.around, text) else [])
 
 
-def _require_words(text: str) -> None:
-    """Refuse a query with no searchable word (after cleaning), the same way in every mode."""
-    try:
-        literal_query(text)
-    except QuerySyntaxError:
-        shown = text.strip()
-        raise EmptyQueryError(
-            f"query {shown!r} has no searchable words (only links, handles, punctuation or stop words?): "
-            "give words to search for"
-            if shown
-            else "the query is empty once cleaned of links, handles and signatures: give words to search for"
-        ) from None
-
-
-def show(index_dir: Path | None, passage_id: int, context: int = 1) -> dict[str, Any]:
-    """A passage with its neighbours in the article, its provenance and its claim features (the
-    ``search.hits`` fields ``speaker`` ... ``checkworthy``) (``claims show``)."""
-    with Searcher(index_dir) as s:
-        return passage_view(s, passage_id, context)
-
-
-def passage_view(searcher: Searcher, passage_id: int, context: int = 1) -> dict[str, Any]:
-    """What ``show`` returns, from an open ``Searcher`` (``claims show --json`` and the HTTP API)."""
-    row = searcher.catalog.passage(passage_id)
-    row["neighbours"] = [
-        n for n in searcher.catalog.neighbours(passage_id, context, context) if n["passage_id"] != passage_id
-    ]
-    hit = Hit(passage_id)  # the claim features, as in a hit's JSON (null / empty when none)
-    hit.set_features(searcher.catalog.features([passage_id]).get(passage_id))
-    row.update({k: getattr(hit, k) for k in FEATURE_FIELDS})
-    return row
-
-
 __all__ = [
     "MODES",
     "EmptyQueryError",
@@ -446,5 +416,4 @@ __all__ = [
     "Searcher",
     "SearchOptions",
     "SearchResult",
-    "show",
 ]

@@ -182,8 +182,8 @@ async def passage(request: Request, passage_id: int, context: int = Query(1, ge=
 
 
 def passage_with_neighbours(searcher, passage_id: int, context: int) -> dict[str, Any]:
-    """What ``claims show --json`` prints (``search.searcher.show``), from a leased ``Searcher``."""
-    from search.searcher import passage_view
+    """What ``claims show --json`` prints (``search.passage.show``), from a leased ``Searcher``."""
+    from search.passage import passage_view
 
     return passage_view(searcher, passage_id, context)
 

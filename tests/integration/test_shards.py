@@ -215,7 +215,7 @@ def _facet_opts():
 def test_similar_and_show_by_a_global_id(searchers):
     single, sharded = searchers
     top = sharded.search("chemical attack", _limit(3)).hits[0]
-    from search.searcher import passage_view
+    from search.passage import passage_view
 
     row = passage_view(sharded, top.passage_id)
     assert (row["article_id"], row["start"], row["end"]) == _key(top)
