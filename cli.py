@@ -1218,5 +1218,29 @@ def tune(
         print(note)
 
 
+def main() -> None:
+    """The ``claims`` console script: ``app`` with click's usage errors (a bad option value, an unknown
+    option, a missing argument) as one line naming the command's ``--help``, exit 2, instead of a
+    boxed panel."""
+    try:
+        from typer._click import exceptions as cx  # typer 0.2x carries its own click
+    except ImportError:  # pragma: no cover (an older typer on plain click)
+        from click import exceptions as cx
+
+    try:
+        code = app(standalone_mode=False, prog_name="claims")
+    except cx.NoArgsIsHelpError as e:  # `claims` or a group alone: its help, as before
+        err.print(escape(e.ctx.get_help() if e.ctx else str(e)), highlight=False)
+        sys.exit(2)
+    except cx.UsageError as e:
+        where = e.ctx.command_path if e.ctx else "claims"
+        err.print(escape(f"error: {e.format_message()} (see `{where} --help`)"), highlight=False)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

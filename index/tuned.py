@@ -90,6 +90,8 @@ def train_model(
     root = Path(index_dir) / MODELS
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".tune-", dir=root))
+    batch_size = max(2, min(batch_size, len(examples)))  # in-batch negatives need two; more is one batch
+    steps = max_steps if max_steps > 0 else epochs * -(-len(examples) // batch_size)
     try:
         args = SentenceTransformerTrainingArguments(
             output_dir=str(work / "trainer"),
@@ -97,7 +99,9 @@ def train_model(
             max_steps=max_steps,
             per_device_train_batch_size=batch_size,
             learning_rate=learning_rate,
-            warmup_ratio=0.1,
+            # warm-up over a run of a few steps would leave them at learning rate 0 (a tiny judgment set
+            # trained nothing: the same weights, the same model name, every time)
+            warmup_ratio=0.1 if steps >= 10 else 0.0,
             seed=seed,
             data_seed=seed,
             batch_sampler=BatchSamplers.NO_DUPLICATES,  # no copy of a batch's positive among its negatives

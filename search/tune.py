@@ -368,7 +368,13 @@ def _judged_key(s, qrels) -> str:
         _check_qrels(s, qrels, "article_id")
         return "article_id"
     except ClaimsError:
-        _check_qrels(s, qrels, "passage_id")
+        try:
+            _check_qrels(s, qrels, "passage_id")
+        except ClaimsError:  # eval's message names --group-by, which tune does not need (it tries both)
+            raise ClaimsError(
+                f"the qrels name no article or passage of the index {s.dir}: qrels lines are "
+                "`QID 0 DOCID 1` with DOCID an article id (or a passage id) of this index; check --index"
+            ) from None
         return "passage_id"
 
 

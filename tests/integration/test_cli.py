@@ -178,3 +178,43 @@ def test_search_a_missing_index_is_one_line_and_exit_2(cli, tmp_path):
     assert r.exit_code == 2
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["search", "x", "-k", "-1"], "'--limit' / '-k'"),
+        (["search", "x", "-k", "0"], "'--limit' / '-k'"),
+        (["search", "x", "--mode", "nonsense"], "'nonsense' is not one of"),
+        (["show", "abc"], "passage_id"),
+        (["show", "-5"], "No such option: -5"),
+        (["facets", "x", "--top", "0"], "'--top'"),
+        (["search", "x", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_the_console_script_reports_usage_errors_in_one_line(args, said, tmp_path):
+    """click's usage errors (bad option values, unknown options) came as a boxed panel of 5-6 lines;
+    the ``claims`` script (``cli.main``) prints one line naming the command's --help, exit 2, and
+    loads nothing (no index needed)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "cli", *args, "--index", str(tmp_path / "none")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: ") and said in lines[0] and "--help`" in lines[0]
+
+
+def test_the_console_script_keeps_help_and_success():
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "cli", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert r.returncode == 0 and "Usage: claims" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "cli"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 2 and "Usage: claims" in r.stderr + r.stdout and "error:" not in r.stderr

@@ -282,6 +282,13 @@ def test_cli_tune_refuses_bad_input_before_loading_the_model(judged, tmp_path):
         app, ["tune", "--queries", str(folder / "q.tsv"), "--qrels", str(bad), "--index", str(base)]
     )
     assert r.exit_code == 2 and "bad.qrels:1" in r.output
+    unknown = tmp_path / "unknown.qrels"
+    unknown.write_text("".join(f"q{i} 0 no-such-article-{i} 1\n" for i in range(10)))
+    r = runner.invoke(
+        app, ["tune", "--queries", str(folder / "q.tsv"), "--qrels", str(unknown), "--index", str(base)]
+    )
+    assert r.exit_code == 2 and "no article or passage of the index" in r.output, r.output
+    assert "--group-by" not in r.output  # eval's hint: tune has no such option
 
 
 def test_eval_shows_base_and_tuned_side_by_side_and_explain_names_the_model(judged, tuned):
@@ -319,3 +326,29 @@ def test_an_index_from_another_install_is_written_with_this_installs_model(judge
     with Candidate(index, m["model"]) as cand:
         assert cand.model_name == m["model"] and cand.embedded == 0
         assert cand.old_embedder.name == m["model"]  # the writer's own
+
+
+def test_fewer_judgments_than_a_batch_still_train(tmp_path):
+    """6 pairs and the default batch of 32 is one step: the warm-up left it at learning rate 0, so the
+    "tuned" weights were the base weights (a fresh user's tune of 5 queries trained nothing)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from index.embed import resolve_model
+    from index.tuned import train_model
+
+    base = resolve_model(None)[1]
+    examples = [
+        (
+            "Kinzhal jets moved to Kaliningrad",
+            "MiG-31 interceptors with Kinzhal missiles reached Kaliningrad",
+            None,
+        ),
+        ("Reaper drone downed over the Black Sea", "A Su-27 struck the MQ-9 over international waters", None),
+        ("Zircon test from a frigate", "Admiral Gorshkov fired two Zircon missiles in the Barents Sea", None),
+    ]
+    out = train_model(base, examples, tmp_path, {"command": "test"}, epochs=1, batch_size=32)
+    before = SentenceTransformer(str(base), device="cpu").state_dict()
+    after = SentenceTransformer(str(out), device="cpu").state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert len(changed) > len(before) // 2, f"only {len(changed)} of {len(before)} tensors changed"
