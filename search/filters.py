@@ -125,6 +125,8 @@ class Filters:
         """``--since`` / ``--until`` as an inclusive range (``--until`` to the end of its day)."""
         start = _date(self.since, "--since") if self.since else None
         end = _date(self.until, "--until", end=True) if self.until else None
+        if start and end and start > end:  # nothing can match: say so before anything loads
+            raise QuerySyntaxError(f"--since {self.since} is after --until {self.until}: swap them")
         return start, end
 
     def source_keys(self) -> list[str]:

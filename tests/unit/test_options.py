@@ -98,6 +98,13 @@ def test_validate_checks_dates(filters):
         so.validate(so.SearchOptions(filters=filters))
 
 
+def test_validate_refuses_since_after_until_but_keeps_one_day():
+    with pytest.raises(QuerySyntaxError, match="is after --until 2022-01-01: swap them"):
+        so.validate(so.SearchOptions(filters=Filters(since="2022-09-01", until="2022-01-01")))
+    start, end = Filters(since="2022-03-01", until="2022-03-01").dates()  # one whole day is a range
+    assert (end - start).days == 0 and end.hour == 23
+
+
 def test_validate_checks_around():
     with pytest.raises(QuerySyntaxError, match="--around"):
         so.validate(so.SearchOptions(around="yesterday-ish"))
