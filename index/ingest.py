@@ -32,7 +32,7 @@ from index.passages import split_article
 from index.rebuild import delete, reindex
 from index.records import Article, Dropped, FieldMap, Passage, Problem, text_hash
 from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
-from index.sources import iter_files, read_file
+from index.sources import SUPPORTED, iter_files, read_file
 from index.vectorcache import SPILL, article_fields, context_text, embed_cached, vectors_for
 from index.writer import Batch, IndexWriter
 
@@ -275,10 +275,7 @@ def ingest(
                 run.offer(item)
             run.flush()
             if report.ingested == 0:
-                raise ClaimsError(
-                    f"nothing could be ingested from {', '.join(map(str, paths)) or 'the input'} "
-                    f"({report.failed} bad input{'s' if report.failed != 1 else ''}): see the lines above"
-                )
+                raise nothing_ingested(paths, report.failed)
             report.seconds = round(time.perf_counter() - t0, 3)
             run.commit(final=True)
             report.generation = writer.gen
@@ -289,6 +286,20 @@ def ingest(
             if run.beside is not None:
                 run.beside.close()
     return report
+
+
+def nothing_ingested(paths: Sequence, failed: int) -> ClaimsError:
+    """The one-line error of a run that ingested nothing (local, Ray or sharded)."""
+    where = ", ".join(map(str, paths)) or "the input"
+    if failed:
+        return ClaimsError(
+            f"nothing could be ingested from {where} ({failed} bad input{'s' if failed != 1 else ''}): "
+            "see the lines above"
+        )
+    kinds = ", ".join(sorted(SUPPORTED))
+    return ClaimsError(
+        f"no articles found in {where}: give files ({kinds}, or any of them gzipped) or folders of them"
+    )
 
 
 def _read(

@@ -37,7 +37,7 @@ import numpy as np
 from index import extraction
 from index.errors import ClaimsError, InputFormatError
 from index.extraction import extract_window
-from index.ingest import IngestReport, PlannedArticle, Progress, apply, plan
+from index.ingest import IngestReport, PlannedArticle, Progress, apply, nothing_ingested, plan
 from index.records import FieldMap, Problem
 from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
 from index.sources import iter_files, read_file
@@ -207,10 +207,7 @@ def ingest_ray(
                         run.offer(item)
                 run.flush()
                 if report.ingested == 0:
-                    raise ClaimsError(
-                        f"nothing could be ingested from {', '.join(map(str, paths)) or 'the input'} "
-                        f"({report.failed} bad input{'s' if report.failed != 1 else ''}): see the lines above"
-                    )
+                    raise nothing_ingested(paths, report.failed)
                 report.seconds = round(time.perf_counter() - t0, 3)
                 run.commit(final=True)
                 report.generation = writer.gen

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.ingest import IngestReport, _read, ingest
+from index.ingest import IngestReport, _read, ingest, nothing_ingested
 from index.records import Problem
 from index.shards import assign, create, is_sharded, read_shards
 from index.sources import FieldMap
@@ -41,7 +41,6 @@ def ingest_sharded(
         ShardError: ``shards`` disagrees with the index, or ``index_dir`` is an ordinary index.
         ClaimsError: nothing could be ingested at all.
     """
-    from index.errors import ClaimsError
 
     progress = progress or (lambda *a, **k: None)
     index_dir = Path(index_dir)
@@ -81,10 +80,7 @@ def ingest_sharded(
             total.problems.append(("warning: " if not p.fatal else "") + str(p))
             progress("problem", problem=p)
     if total.ingested == 0:
-        raise ClaimsError(
-            f"nothing could be ingested from {', '.join(map(str, paths)) or 'the input'} "
-            f"({total.failed} bad input{'s' if total.failed != 1 else ''}): see the lines above"
-        )
+        raise nothing_ingested(paths, total.failed)
     total.generation = sum(_generation(d) for _, d in m.dirs(index_dir))
     return total
 

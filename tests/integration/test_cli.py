@@ -218,3 +218,14 @@ def test_the_console_script_keeps_help_and_success():
     assert r.returncode == 0 and "Usage: claims" in r.stdout
     r = subprocess.run([sys.executable, "-m", "cli"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 2 and "Usage: claims" in r.stderr + r.stdout and "error:" not in r.stderr
+
+
+def test_an_empty_folder_says_what_files_ingest_reads(cli, tmp_path):
+    """An empty folder (or one of unreadable kinds) said "(0 bad inputs): see the lines above" with no
+    line above; it names the file kinds now, in one line, exit 2, for a plain and a sharded ingest."""
+    (tmp_path / "empty").mkdir()
+    for extra in ((), ("--shards", "2")):
+        r = cli("ingest", tmp_path / "empty", "--index", tmp_path / f"ix{len(extra)}", *extra)
+        lines = r.stderr.strip().splitlines()
+        assert r.exit_code == 2 and len(lines) == 1, r.stderr
+        assert "no articles found in" in lines[0] and ".jsonl" in lines[0] and "lines above" not in lines[0]
