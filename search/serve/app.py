@@ -1,6 +1,7 @@
 """The ASGI app: routes (``api``, ``pages``), the token check, errors as JSON, offline docs.
 
-Errors: every ``/api`` error is JSON ``{"error": MESSAGE, "kind": CLASS, "status": CODE, "hint": ...}``
+Errors: every ``/api`` error is JSON ``{"error": MESSAGE, "kind": CLASS, "status": CODE}`` (plus ``"hint"``
+for a query to send literally or an index to check/repair)
 and never carries a traceback. A query the parser refuses (or options out of range) -> 400, with the
 CLI's one-line message and a hint to send ``literal=true``; an unknown passage -> 404; a missing or
 damaged index -> 503 naming ``claims repair``; a query past the time limit -> 503; a bad parameter
