@@ -282,11 +282,11 @@ def _number(field: str, value: str, flag: bool = False) -> float:
 
 
 def entity_names(name: str) -> tuple[str, ...]:
-    """``name`` and, when the military gazetteer knows it as an alias, its canonical name
-    (``Kh-47M2`` -> ``("Kh-47M2", "Kinzhal")``)."""
-    from index.intel.gazetteer import find_mentions
+    """``name`` and, when the military gazetteer or the places list knows it as an alias, its canonical
+    name (``Kh-47M2`` -> ``("Kh-47M2", "Kinzhal")``, ``Kiev`` -> ``("Kiev", "Kyiv")``)."""
+    from index.intel.gazetteer import find_mentions, places
 
-    found = find_mentions(name)
+    found = find_mentions(name) or find_mentions(name, places())
     if len(found) == 1 and found[0].start == 0 and found[0].end == len(name) and found[0].canonical != name:
         return (name, found[0].canonical)
     return (name,)

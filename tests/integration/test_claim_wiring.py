@@ -51,7 +51,7 @@ def test_the_defense_ministry_hit_carries_its_claim(sample_searcher):
     assert h["mode"] == "reported" and h["hedged"] is False
     assert h["event_date"]["date_start"] == "2022-08-18"
     got = {(e["canonical"], e["label"]) for e in h["entities"]}
-    assert ("MiG-31", "aircraft") in got and ("Kaliningrad", "LOC") in got
+    assert ("MiG-31", "aircraft") in got and ("Kaliningrad", "GPE") in got
     assert 0.0 <= h["checkworthy"] <= 1.0
     # every span's offsets point into the article text, like the passage's
     article = sample_searcher.catalog.article_text(h["article_id"])
