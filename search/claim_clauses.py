@@ -292,6 +292,23 @@ def entity_names(name: str) -> tuple[str, ...]:
     return (name,)
 
 
+def require_features(searcher, prefix: str = "", then: str = "filter") -> None:
+    """Refuse a claim filter or claim facet on an index without claim features for every passage.
+
+    Raises:
+        OptionError: ``{prefix}this index lacks claim features for some passages (...): add them with
+            `claims reindex --index DIR`, then {then}`` (exit 2 in the CLI).
+    """
+    from search.options import OptionError
+
+    counts = searcher.manifest.counts
+    if not searcher.catalog.has_features() or counts.get("claim_features", 0) < counts.get("passages", 0):
+        raise OptionError(
+            f"{prefix}this index lacks claim features for some passages (ingested with --no-extract or by an "
+            f"older version): add them with `claims reindex --index {searcher.dir}`, then {then}"
+        )
+
+
 def docs_resolver(searcher) -> Callable[[ClaimClause], set[int]]:
     """``clause -> the global Whoosh docnums of ``searcher`` it admits`` (for ``Restriction.docs``).
 
@@ -301,14 +318,7 @@ def docs_resolver(searcher) -> Callable[[ClaimClause], set[int]]:
     import numpy as np
 
     def resolve(clause: ClaimClause) -> set[int]:
-        from search.options import OptionError
-
-        counts = searcher.manifest.counts
-        if not searcher.catalog.has_features() or counts.get("claim_features", 0) < counts.get("passages", 0):
-            raise OptionError(
-                f"{clause}: this index lacks claim features for some passages (ingested with --no-extract "
-                f"or by an older version): add them with `claims reindex --index {searcher.dir}`, then filter"
-            )
+        require_features(searcher, f"{clause}: ")
         pids = np.fromiter(clause.pids(searcher.catalog), np.int64)
         _ = searcher.ix  # opens Whoosh and its passage-id column
         col = np.asarray(searcher._pid_col, dtype=np.int64)
