@@ -79,7 +79,11 @@ _CLASS_KIND: dict[str, tuple[str, str]] = {
 _AMBIGUOUS = {"interceptors": {"air_defence": ("missiles", "missiles")},
               "interceptor": {"air_defence": ("missiles", "missiles")}, "fighters": {}}  # fmt: skip
 # between a number and its gazetteer entity: "of", "the", up to two modifiers ("three Russian MiG-31s")
-_TO_ENTITY = re.compile(r"\s+(?:of\s+)?(?:(?:the|Russian|Ukrainian|[a-z][\w-]*)\s+){0,2}")
+# ("one million rounds of 155mm artillery": "rounds of" is no modifier, the rounds are not artillery)
+_TO_ENTITY = re.compile(r"\s+(?:of\s+)?(?:the\s+)?(?:(?!of\b)[A-Za-z][\w-]*\s+){0,2}")
+# words that part an entity from a later noun ("three MiG-31s carrying missiles"); plain modifiers do not
+# ("two Zircon hypersonic cruise missiles")
+_PARTING = re.compile(r"\b(?:\w+ing|\w+ed|with|and|or|to|from|at|in|on|of|for|by|as|which|that)\b", re.I)
 _NOUN_RX = "|".join(sorted((re.escape(w) for w in _NOUNS), key=len, reverse=True))
 _NOUN_AFTER = re.compile(rf"[\s-]+(?P<noun>{_NOUN_RX})\b", re.IGNORECASE)
 
@@ -282,9 +286,7 @@ def _entity_kind(text: str, m: re.Match, kind: str, unit: str | None, mentions: 
         noun, kind, unit = after["noun"].lower(), *_NOUNS[after["noun"].lower()]
         if noun not in _AMBIGUOUS and kind != "count":
             return kind, unit, after.end()
-    attached = noun is not None and (
-        after is not None or re.fullmatch(r"[\s-]*", text[hit.end : m.start("noun")]) is not None
-    )
+    attached = noun is not None and (after is not None or not _PARTING.search(text, hit.end, m.start("noun")))
     end = after.end() if after else m.end()
     by_class = (_AMBIGUOUS.get(noun or "") or {}).get(hit.cls) or _CLASS_KIND.get(hit.cls)
     if attached and noun not in _AMBIGUOUS and kind != "count":

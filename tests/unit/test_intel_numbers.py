@@ -142,6 +142,14 @@ def test_several_in_order_with_offsets():
         # a gazetteer entity between the number and the noun, or instead of it
         ("three MiG-31s", 3, "aircraft", "aircraft", "three MiG-31s"),
         ("three MiG-31s carrying hypersonic missiles", 3, "aircraft", "aircraft", "three MiG-31s"),
+        (
+            "two Zircon hypersonic cruise missiles",
+            2,
+            "missiles",
+            "missiles",
+            "two Zircon hypersonic cruise missiles",
+        ),
+        ("one million rounds of 155mm artillery", 1e6, None, "count", "one million"),  # rounds: not artillery
         ("four Patriot interceptors", 4, "missiles", "missiles", "four Patriot interceptors"),
         ("two Su-25 fighters", 2, "aircraft", "aircraft", "two Su-25 fighters"),
         ("5 Leopard 2 tanks", 5, "tanks", "vehicles", "5 Leopard 2 tanks"),
