@@ -282,14 +282,31 @@ def _number(field: str, value: str, flag: bool = False) -> float:
 
 
 def entity_names(name: str) -> tuple[str, ...]:
-    """``name`` and, when the military gazetteer knows it as an alias, its canonical name
-    (``Kh-47M2`` -> ``("Kh-47M2", "Kinzhal")``)."""
-    from index.intel.gazetteer import find_mentions
+    """``name`` and, when the military gazetteer or the places list knows it as an alias, its canonical
+    name (``Kh-47M2`` -> ``("Kh-47M2", "Kinzhal")``, ``Kiev`` -> ``("Kiev", "Kyiv")``)."""
+    from index.intel.gazetteer import find_mentions, places
 
-    found = find_mentions(name)
+    found = find_mentions(name) or find_mentions(name, places())
     if len(found) == 1 and found[0].start == 0 and found[0].end == len(name) and found[0].canonical != name:
         return (name, found[0].canonical)
     return (name,)
+
+
+def require_features(searcher, prefix: str = "", then: str = "filter") -> None:
+    """Refuse a claim filter or claim facet on an index without claim features for every passage.
+
+    Raises:
+        OptionError: ``{prefix}this index lacks claim features for some passages (...): add them with
+            `claims reindex --index DIR`, then {then}`` (exit 2 in the CLI).
+    """
+    from search.options import OptionError
+
+    counts = searcher.manifest.counts
+    if not searcher.catalog.has_features() or counts.get("claim_features", 0) < counts.get("passages", 0):
+        raise OptionError(
+            f"{prefix}this index lacks claim features for some passages (ingested with --no-extract or by an "
+            f"older version): add them with `claims reindex --index {searcher.dir}`, then {then}"
+        )
 
 
 def docs_resolver(searcher) -> Callable[[ClaimClause], set[int]]:
@@ -301,14 +318,7 @@ def docs_resolver(searcher) -> Callable[[ClaimClause], set[int]]:
     import numpy as np
 
     def resolve(clause: ClaimClause) -> set[int]:
-        from search.options import OptionError
-
-        counts = searcher.manifest.counts
-        if not searcher.catalog.has_features() or counts.get("claim_features", 0) < counts.get("passages", 0):
-            raise OptionError(
-                f"{clause}: this index lacks claim features for some passages (ingested with --no-extract "
-                f"or by an older version): add them with `claims reindex --index {searcher.dir}`, then filter"
-            )
+        require_features(searcher, f"{clause}: ")
         pids = np.fromiter(clause.pids(searcher.catalog), np.int64)
         _ = searcher.ix  # opens Whoosh and its passage-id column
         col = np.asarray(searcher._pid_col, dtype=np.int64)

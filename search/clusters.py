@@ -24,7 +24,7 @@ import numpy as np
 
 from search.hits import Hit
 
-__all__ = ["cluster_hits", "describe_conflicts", "flag_conflicts", "normalize_text"]
+__all__ = ["cluster_hits", "describe_conflicts", "flag_conflicts", "name_key", "normalize_text"]
 
 _QUOTES_AND_DASHES = str.maketrans(
     {
@@ -244,13 +244,27 @@ def _member_details(features: Mapping[str, Any]) -> dict[str, tuple[list, list]]
     sp = features.get("speaker")
     name = (sp.get("name") or (None if sp.get("pronoun") else sp.get("text"))) if sp else None
     if name:
-        out["speaker"] = ([name.casefold()], [name])
-    places = sorted(
-        {e["canonical"] for e in features.get("entities") or [] if e.get("label") in _PLACE_LABELS}
-    )
+        out["speaker"] = ([name_key(name)], [name])
+    places: dict[str, str] = {}  # key -> the first spelling seen ("U.S." and "US" are one place)
+    for p in sorted(
+        e["canonical"] for e in features.get("entities") or [] if e.get("label") in _PLACE_LABELS
+    ):
+        places.setdefault(name_key(p), p)
     if places:
-        out["place"] = ([p.casefold() for p in places], places)
+        out["place"] = (list(places), list(places.values()))
     return out
+
+
+_LEADING = re.compile(r"^(?:(?:the|country's|nation's|its)\s+)+")
+
+
+def name_key(name: str) -> str:
+    """The comparable form of a speaker or place name: NFKC, case folded, curly apostrophes straight,
+    dots dropped, no leading "the"/"country's", no trailing possessive, single spaces
+    (``"the U.S. European Command"`` and ``"US European Command"`` -> ``"us european command"``)."""
+    t = unicodedata.normalize("NFKC", name).casefold().translate(_QUOTES_AND_DASHES).replace(".", "")
+    t = _LEADING.sub("", " ".join(t.split()))
+    return re.sub(r"'s?$", "", t).strip()
 
 
 def _disagree(field: str, a: list, b: list) -> bool:
@@ -258,8 +272,9 @@ def _disagree(field: str, a: list, b: list) -> bool:
         return not any(s1 <= e2 and s2 <= e1 for s1, e1 in a for s2, e2 in b)
     if field == "speaker":  # "Putin" and "Vladimir Putin" agree
         return not (a[0] in b[0] or b[0] in a[0])
-    if field == "place":  # no place in common
-        return not set(a) & set(b)
+    if field == "place":  # no place in common, or one place each besides those they share
+        shared = set(a) & set(b)
+        return not shared or (len(set(a) - shared) == 1 and len(set(b) - shared) == 1)
     exact = all(x[2] for x in a + b)
     return not _ranges_meet([x[:2] for x in a], [x[:2] for x in b], 0.0 if exact else _TOLERANCE)
 
@@ -275,7 +290,9 @@ def conflicts(members: Sequence[tuple[int, Mapping[str, Any] | None]]) -> list[d
         field (``aircraft``, ``casualties``, ``distance_km``... ``search.claim_clauses.NUMBER_FIELDS``;
         for example 3 against 5 aircraft; quantities of a kind meet when their ranges overlap, converted
         units within 2 %), ``event_date`` (disjoint day ranges), ``speaker`` (neither name inside the other)
-        or ``place`` (no place in common). ``values``: the distinct values stated, ``ids``: the members
+        or ``place`` (no place in common, or, besides the places both share such as a country, exactly one
+        other place each that differs: "Russia, Kaliningrad" vs "Russia, Engels"); names are compared by
+        :func:`name_key` ("U.S." is "US"). ``values``: the distinct values stated, ``ids``: the members
         that state one, ``members``: ``[{"passage_id", "values"}]``. Members without the field are left out.
     """
     details = [(pid, _member_details(f or {})) for pid, f in members]

@@ -16,6 +16,7 @@ from search.options import OptionError, SearchOptions
 
 FACETS = ("speaker", "place", "weapon", "person", "org", "nationality", "mode", "source", "month")
 DEFAULT_BY = ("speaker", "place", "weapon", "source", "month")
+CLAIM_FACETS = ("speaker", "place", "weapon", "person", "org", "nationality", "mode")  # need claim features
 FACET_MODE = "keyword"  # a match is a passage with the words; semantic neighbours have no natural end
 
 
@@ -64,9 +65,16 @@ def facets(
         by: Facet names (``FACETS``) or one comma-separated string.
         top: Values kept per facet (None: all).
     Raises:
-        OptionError: an unknown facet or a bad option; the search's own errors (empty query...).
+        OptionError: an unknown facet or a bad option; a claim facet (``CLAIM_FACETS``) on an index
+            without claim features for every passage (names ``claims reindex``, like claim filters);
+            the search's own errors (empty query...).
     """
     names = parse_by(by)
+    claim = [n for n in names if n in CLAIM_FACETS]
+    if claim:  # an index ingested with --no-extract would count nothing: refuse, as claim filters do
+        from search.claim_clauses import require_features
+
+        require_features(searcher, f"--by {','.join(claim)}: ", "count facets")
     opts = opts if opts is not None else SearchOptions(mode=FACET_MODE)
     opts = dataclasses.replace(opts, limit=0, offset=0, cluster=False, group_by=None)
     pids = [pid for pid, _, _ in searcher.iter_ranked(text, opts)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from search.claim_clauses import docs_resolver
+from search.claim_clauses import docs_resolver, require_features
 from search.query import Filters, conjunctive
 
 Run = list[tuple[int, float]]
@@ -85,14 +85,7 @@ def claim_docs(searcher, conditions: dict) -> set[int]:
     """
     import numpy as np
 
-    from search.options import OptionError
-
-    counts = searcher.manifest.counts
-    if not searcher.catalog.has_features() or counts.get("claim_features", 0) < counts.get("passages", 0):
-        raise OptionError(
-            f"this index lacks claim features for some passages (ingested with --no-extract or by an older "
-            f"version): add them with `claims reindex --index {searcher.dir}`, then filter"
-        )
+    require_features(searcher)
     pids = np.fromiter(searcher.catalog.feature_pids(**conditions), np.int64)
     _ = searcher.ix  # opens Whoosh and its passage-id column
     col = np.asarray(searcher._pid_col, dtype=np.int64)

@@ -5,6 +5,11 @@ canonical name and a class.
 :func:`find_mentions` matches it over raw text with one compiled regular expression (longest alias first,
 word-bounded, optional plural ``s``/``'s``), so it runs with or without spaCy; the pipeline puts its
 matches in front of spaCy's NER (``index.intel.pipeline``).
+
+``places.json`` (same format, its own version and sources) holds conflict geography (GPE, LOC) and
+nationalities (NORP); :func:`places` compiles it and the pipeline applies it AFTER spaCy's NER, so a
+known place is a place whatever spaCy said. Its ``not_entities`` (:func:`not_entities`) are surfaces spaCy
+mistakes for names ("Mach").
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PATH = Path(__file__).with_name("gazetteer.json")
+PLACES_PATH = Path(__file__).with_name("places.json")
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def _pattern(aliases: list[str], flags: int) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w-])(?:{alts})(?:s|'s|’s)?(?![\w-])", flags)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def load(path: str | None = None) -> Gazetteer:
     """The gazetteer at ``path`` (default: the shipped ``gazetteer.json``), compiled.
 
@@ -76,6 +82,17 @@ def load(path: str | None = None) -> Gazetteer:
         insensitive=_pattern(insensitive, re.IGNORECASE),
         lookup=lookup,
     )
+
+
+def places() -> Gazetteer:
+    """The conflict-geography list (``places.json``), compiled; classes ``GPE``, ``LOC``, ``NORP``."""
+    return load(str(PLACES_PATH))
+
+
+@lru_cache(maxsize=1)
+def not_entities() -> frozenset[str]:
+    """Surfaces never kept as named entities (``places.json`` ``not_entities``: "Mach")."""
+    return frozenset(json.loads(PLACES_PATH.read_text(encoding="utf-8")).get("not_entities", ()))
 
 
 def _key(surface: str) -> str:

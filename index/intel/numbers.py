@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.intel import gazetteer
+
 __all__ = ["Quantity", "find_numbers", "parse_number_words"]
 
 _UNITS_WORDS = {
@@ -44,20 +46,46 @@ _VAGUE_RX = "|".join(sorted((re.escape(w) for w in _VAGUE), key=len, reverse=Tru
 _NOUNS: dict[str, tuple[str, str]] = {}
 for _kind, _unit, _words in (
     ("aircraft", "aircraft", "planes plane jets jet aircraft warplanes warplane fighters fighter bombers bomber "
-     "fighter-jets airplanes airplane"),
-    ("aircraft", "helicopters", "helicopters helicopter"),
-    ("drones", "drones", "drones drone UAVs UAV"),
-    ("missiles", "missiles", "missiles missile rockets rocket projectiles shells warheads"),
+     "fighter-jets airplanes airplane interceptors interceptor fighter-bombers fighter-bomber airframes "
+     "airframe gunships gunship"),
+    ("aircraft", "helicopters", "helicopters helicopter choppers chopper rotorcraft"),
+    ("drones", "drones", "drones drone UAVs UAV UASs UAS quadcopters quadcopter loitering-munitions"),
+    ("missiles", "missiles", "missiles missile rockets rocket projectiles shells warheads interceptor-missiles"),
     ("vehicles", "tanks", "tanks tank"),
-    ("vehicles", "vehicles", "vehicles vehicle APCs armored armoured howitzers artillery"),
-    ("ships", "ships", "ships ship warships warship vessels vessel submarines submarine boats"),
-    ("troops", "troops", "troops soldiers servicemen personnel fighters militants mercenaries sailors "
-     "marines paratroopers reservists"),
+    ("vehicles", "vehicles", "vehicles vehicle APCs APC IFVs IFV armored armoured howitzers howitzer artillery "
+     "launchers launcher"),
+    ("ships", "ships", "ships ship warships warship vessels vessel submarines submarine boats frigates frigate "
+     "corvettes corvette destroyers destroyer cruisers cruiser"),
+    ("troops", "troops", "troops soldiers soldier servicemen personnel fighters militants mercenaries sailors "
+     "marines paratroopers reservists conscripts"),
     ("people", "people", "people civilians children residents refugees prisoners journalists"),
 ):  # fmt: skip
     for _w in _words.split():
         _NOUNS[_w.lower()] = (_kind, _unit)
+# Nouns that name no type ("three Iskander systems", "two Patriot units"): the gazetteer entity before
+# them decides the kind; without one they stay a plain count.
+_GENERIC = ("systems", "system", "units", "unit", "batteries", "battery", "pieces", "models", "examples")
+for _w in _GENERIC:
+    _NOUNS[_w] = ("count", None)  # type: ignore[assignment]
+# gazetteer class -> (kind, unit) of a number right before an entity of that class ("three MiG-31s")
+_CLASS_KIND: dict[str, tuple[str, str]] = {
+    "aircraft": ("aircraft", "aircraft"), "helicopter": ("aircraft", "helicopters"),
+    "drone": ("drones", "drones"), "missile": ("missiles", "missiles"), "tank": ("vehicles", "tanks"),
+    "armoured_vehicle": ("vehicles", "vehicles"), "artillery": ("vehicles", "vehicles"),
+    "rocket_artillery": ("vehicles", "vehicles"), "ship": ("ships", "ships"), "submarine": ("ships", "ships"),
+}  # fmt: skip
+# nouns whose kind an entity before them decides: "Patriot interceptors" are missiles, "MiG-31 interceptors"
+# aircraft; "Su-25 fighters" aircraft, bare "fighters" troops
+_AMBIGUOUS = {"interceptors": {"air_defence": ("missiles", "missiles")},
+              "interceptor": {"air_defence": ("missiles", "missiles")}, "fighters": {}}  # fmt: skip
+# between a number and its gazetteer entity: "of", "the", up to two modifiers ("three Russian MiG-31s")
+# ("one million rounds of 155mm artillery": "rounds of" is no modifier, the rounds are not artillery)
+_TO_ENTITY = re.compile(r"\s+(?:of\s+)?(?:the\s+)?(?:(?!of\b)[A-Za-z][\w-]*\s+){0,2}")
+# words that part an entity from a later noun ("three MiG-31s carrying missiles"); plain modifiers do not
+# ("two Zircon hypersonic cruise missiles")
+_PARTING = re.compile(r"\b(?:\w+ing|\w+ed|with|and|or|to|from|at|in|on|of|for|by|as|which|that)\b", re.I)
 _NOUN_RX = "|".join(sorted((re.escape(w) for w in _NOUNS), key=len, reverse=True))
+_NOUN_AFTER = re.compile(rf"[\s-]+(?P<noun>{_NOUN_RX})\b", re.IGNORECASE)
 
 _DIST = {"km": "km", "kilometers": "km", "kilometres": "km", "kilometer": "km", "kilometre": "km",
          "miles": "mi", "mile": "mi", "nautical miles": "nmi", "meters": "m", "metres": "m", "meter": "m",
@@ -156,8 +184,11 @@ def _num(v: float) -> float | int:
 def find_numbers(text: str) -> list[Quantity]:
     """Every quantity in ``text``, in order, offsets into ``text`` (see the module doc for what is kept)."""
     out: list[Quantity] = []
+    mentions = _Mentions(text)
     for m in _RX.finditer(text):
         start = m.start()
+        if out and start < out[-1].end:
+            continue  # inside the entity of the quantity before ("5 Leopard 2 tanks")
         if m["approx"] is None and _BLOCK_BEFORE.search(text[:start]):
             continue  # part of a designation or a bigger token: "MiG-31", "S-400", "24/7"
         if re.match(r"[\w/-]|:\d", text[m.end() : m.end() + 2]) and not (
@@ -172,7 +203,8 @@ def find_numbers(text: str) -> list[Quantity]:
             if m["noun"]:
                 kind, unit = _NOUNS[m["noun"].lower()]
                 kind = "casualties" if m["cas_after"] else kind
-            out.append(_q(text, start, m.end(), value, unit, kind, approx, low, high))
+            kind, unit, end = _entity_kind(text, m, kind, unit, mentions)
+            out.append(_q(text, start, end, value, unit, kind, approx, low, high))
             continue
         if m["mach_num"] or m["mach"]:
             value = parse_number_words(m["mach_num"] or m["mach"])
@@ -201,6 +233,9 @@ def find_numbers(text: str) -> list[Quantity]:
                 kind = "casualties"
         elif m["cas_bare"]:
             kind, unit = "casualties", "people"
+        end = m.end()
+        if m["num"] and not (m["dist"] or m["speed"] or m["pct"] or m["curw"] or m["cas_bare"]):
+            kind, unit, end = _entity_kind(text, m, kind, unit, mentions)
         if kind in {"count", "people", "troops"} and _CASUALTY_BEFORE.search(text[:start]):
             kind, unit = "casualties", unit or "people"
         bare = not (m["noun"] or m["dist"] or m["speed"] or m["pct"] or m["cur"] or m["curw"])
@@ -215,8 +250,52 @@ def find_numbers(text: str) -> list[Quantity]:
             continue  # "one of the planes"
         if kind == "count" and re.fullmatch(r"(?:one|a dozen|a hundred|a thousand)", raw.strip(), re.I):
             continue  # "one of the", "a thousand reasons": not a claimed count
-        out.append(_q(text, start, m.end(), value, unit, kind, approx))
+        out.append(_q(text, start, end, value, unit, kind, approx))
     return out
+
+
+class _Mentions:
+    """The gazetteer mentions of a text, found on first use (most passages never need them)."""
+
+    def __init__(self, text: str):
+        self.text, self._found = text, None
+
+    def after(self, pos: int) -> gazetteer.Mention | None:
+        """The first mention that starts at or after ``pos``."""
+        if self._found is None:
+            self._found = gazetteer.find_mentions(self.text)
+        return next((x for x in self._found if x.start >= pos), None)
+
+
+def _entity_kind(text: str, m: re.Match, kind: str, unit: str | None, mentions: _Mentions):
+    """``(kind, unit, end)`` of a count whose gazetteer entity follows the number ("three MiG-31s",
+    "three MiG-31 interceptors", "two Iskander systems"): the entity's class decides when the noun is
+    absent, generic or ambiguous, or when the noun is not the entity's ("three MiG-31s carrying
+    missiles": 3 aircraft, the match then ends at the entity)."""
+    num_end = m.end("num") if m["num"] else m.end("vague")
+    after = None
+    noun = m["noun"].lower() if m["noun"] else None
+    hit = mentions.after(num_end)
+    if (
+        hit is None
+        or (noun and hit.end > m.start("noun"))
+        or not _TO_ENTITY.fullmatch(text, num_end, hit.start)
+    ):
+        return kind, unit, m.end()
+    if noun is None and (after := _NOUN_AFTER.match(text, hit.end)):  # "5 Leopard 2 tanks"
+        noun, kind, unit = after["noun"].lower(), *_NOUNS[after["noun"].lower()]
+        if noun not in _AMBIGUOUS and kind != "count":
+            return kind, unit, after.end()
+    attached = noun is not None and (after is not None or not _PARTING.search(text, hit.end, m.start("noun")))
+    end = after.end() if after else m.end()
+    by_class = (_AMBIGUOUS.get(noun or "") or {}).get(hit.cls) or _CLASS_KIND.get(hit.cls)
+    if attached and noun not in _AMBIGUOUS and kind != "count":
+        return kind, unit, end  # "three MiG-31 jets": the noun says it
+    if by_class is None:
+        return (kind, unit, end) if attached else ("count", None, hit.end)
+    if m["cas_after"] and attached:
+        return "casualties", by_class[1], end
+    return by_class[0], by_class[1], (end if attached else hit.end)
 
 
 def _after_paren_quantity(text: str, start: int, found: list[Quantity]) -> bool:

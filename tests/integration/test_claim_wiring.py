@@ -51,7 +51,7 @@ def test_the_defense_ministry_hit_carries_its_claim(sample_searcher):
     assert h["mode"] == "reported" and h["hedged"] is False
     assert h["event_date"]["date_start"] == "2022-08-18"
     got = {(e["canonical"], e["label"]) for e in h["entities"]}
-    assert ("MiG-31", "aircraft") in got and ("Kaliningrad", "LOC") in got
+    assert ("MiG-31", "aircraft") in got and ("Kaliningrad", "GPE") in got
     assert 0.0 <= h["checkworthy"] <= 1.0
     # every span's offsets point into the article text, like the passage's
     article = sample_searcher.catalog.article_text(h["article_id"])
@@ -260,12 +260,22 @@ def test_no_extract_then_reindex_adds_the_same_features(tmp_path, cli, sample_in
     r = cli("search", "Kinzhal", "--index", plain, "--weapon", "Kinzhal")
     assert r.exit_code == 2 and f"claims reindex --index {plain}" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    # claim facets refuse the same way (they counted nothing, exit 0); facets of the passages still count
+    for by in ("place", "speaker,source", "mode"):
+        r = cli("facets", "Kinzhal", "--by", by, "--index", plain)
+        assert r.exit_code == 2 and f"claims reindex --index {plain}" in r.stderr, (by, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+    r = cli("facets", "Kinzhal", "--by", "source", "--index", plain, "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["facets"]["source"]
     # an index written before the tables existed: drop them, as an older version left it
     db = sqlite3.connect(plain / "catalog.sqlite")
     db.executescript("DROP TABLE claim_features; DROP TABLE passage_entities;")
     db.close()
     assert cli("search", "Kinzhal", "--index", plain, "--json", "-m", "keyword").exit_code == 0
+    assert cli("facets", "Kinzhal", "--by", "place", "--index", plain).exit_code == 2
     reindex(plain)
+    r = cli("facets", "Kinzhal", "--by", "place", "--index", plain, "--json")
+    assert r.exit_code == 0 and "Kaliningrad" in [x["value"] for x in json.loads(r.stdout)["facets"]["place"]]
     with Searcher(plain) as a, Searcher(full) as b:
         assert a.manifest.counts["claim_features"] == a.manifest.counts["passages"]
         fa = [f for _, f in sorted(_stored(a).items())]

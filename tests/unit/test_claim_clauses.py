@@ -197,3 +197,36 @@ def test_conflicts_leave_agreeing_details_alone():
     tanks = _f([_num("vehicles", "tanks", 3)])
     apcs = _f([_num("vehicles", "vehicles", 5)])
     assert conflicts([(1, tanks), (2, apcs)]) == []  # tanks and other vehicles are not the same count
+
+
+def test_conflicts_compare_normalised_names():
+    # spellings of one name: dots, case, curly apostrophes, a leading "the" or "country's"
+    a = _f(speaker="US European Command", places=["US"])
+    b = _f(speaker="the U.S. European Command", places=["U.S."])
+    assert conflicts([(1, a), (2, b)]) == []
+    c = _f(speaker="Russia’s Defense Ministry", places=["Kaliningrad"])
+    d = _f(speaker="russia's defense ministry", places=["the Kaliningrad"])
+    assert conflicts([(1, c), (2, d)]) == []
+    e = _f(speaker="the country's Defense Ministry")
+    f = _f(speaker="Defense Ministry")
+    assert conflicts([(1, e), (2, f)]) == []
+    # and different names still disagree
+    (found,) = conflicts([(1, a), (2, _f(speaker="Pentagon"))])
+    assert found["field"] == "speaker" and found["values"] == ["US European Command", "Pentagon"]
+
+
+def test_place_conflicts_at_the_most_specific_level():
+    to_kaliningrad = _f(places=["Russia", "Kaliningrad"])
+    to_engels = _f(places=["Russia", "Engels air base"])
+    (found,) = conflicts([(1, to_kaliningrad), (2, to_engels)])
+    assert found["field"] == "place"
+    assert found["values"] == ["Kaliningrad", "Russia", "Engels air base"]
+    # one passage only names the country: less specific, not a conflict
+    assert conflicts([(1, to_kaliningrad), (2, _f(places=["Russia"]))]) == []
+    # the same places, one spelt differently
+    assert conflicts([(1, to_kaliningrad), (2, _f(places=["russia", "KALININGRAD"]))]) == []
+    # two other places on one side: no single pair to compare
+    assert conflicts([(1, _f(places=["Russia", "Kaliningrad", "Chkalovsk"])), (2, to_engels)]) == []
+    # nothing shared still disagrees, as before
+    (found,) = conflicts([(1, _f(places=["Kaliningrad"])), (2, _f(places=["Engels"]))])
+    assert found["values"] == ["Kaliningrad", "Engels"]

@@ -83,3 +83,30 @@ def test_longest_alias_wins_and_mentions_do_not_overlap():
 def test_designations_do_not_match_inside_longer_tokens():
     assert gazetteer.find_mentions("the T-72B3M-X prototype") == []  # hand-made non-designation
     assert gazetteer.find_mentions("S-4000") == []
+
+
+def test_places_list_is_versioned_data_apart_from_the_weapons():
+    data = json.loads(gazetteer.PLACES_PATH.read_text(encoding="utf-8"))
+    assert data["version"] and data["sources"] and data["not_entities"] == ["Mach"]
+    assert {e["class"] for e in data["entries"]} == set(data["classes"]) == {"GPE", "LOC", "NORP"}
+    gazetteer.load.cache_clear()
+    places, weapons = gazetteer.places(), gazetteer.load()
+    assert not set(places.lookup) & set(weapons.lookup)  # no surface is both a place and a weapon
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "cls"),
+    [
+        ("to its Kaliningrad exclave", "Kaliningrad", "GPE"),
+        ("in Kiev", "Kyiv", "GPE"),
+        ("the U.S.", "United States", "GPE"),
+        ("near Artemovsk", "Bakhmut", "GPE"),
+        ("in the Black Sea", "Black Sea", "LOC"),
+        ("Ukrainians", "Ukrainian", "NORP"),
+        ("near Belgorod", "Belgorod", "GPE"),
+    ],
+)
+def test_places_match(text, canonical, cls):
+    [m] = gazetteer.find_mentions(text, gazetteer.places())
+    assert (m.canonical, m.cls) == (canonical, cls)
+    assert not gazetteer.find_mentions(text)  # and the weapons gazetteer does not claim it

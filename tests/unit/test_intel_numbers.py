@@ -120,3 +120,45 @@ def test_several_in_order_with_offsets():
     assert [q.value for q in found] == [3, 12, 4]
     assert [q.kind for q in found] == ["aircraft", "drones", "casualties"]
     assert all(text[q.start : q.end] == q.text for q in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit", "kind", "matched"),
+    [
+        # military nouns the first version missed (issue #13)
+        (
+            "Russia has moved three MiG-31 interceptors to",
+            3,
+            "aircraft",
+            "aircraft",
+            "three MiG-31 interceptors",
+        ),
+        ("two fighter-bombers", 2, "aircraft", "aircraft", "two fighter-bombers"),
+        ("four choppers", 4, "helicopters", "aircraft", "four choppers"),
+        ("three frigates and", 3, "ships", "ships", "three frigates"),
+        ("six UAS", 6, "drones", "drones", "six UAS"),
+        ("12 launchers", 12, "vehicles", "vehicles", "12 launchers"),
+        ("200 conscripts", 200, "troops", "troops", "200 conscripts"),
+        # a gazetteer entity between the number and the noun, or instead of it
+        ("three MiG-31s", 3, "aircraft", "aircraft", "three MiG-31s"),
+        ("three MiG-31s carrying hypersonic missiles", 3, "aircraft", "aircraft", "three MiG-31s"),
+        (
+            "two Zircon hypersonic cruise missiles",
+            2,
+            "missiles",
+            "missiles",
+            "two Zircon hypersonic cruise missiles",
+        ),
+        ("one million rounds of 155mm artillery", 1e6, None, "count", "one million"),  # rounds: not artillery
+        ("four Patriot interceptors", 4, "missiles", "missiles", "four Patriot interceptors"),
+        ("two Su-25 fighters", 2, "aircraft", "aircraft", "two Su-25 fighters"),
+        ("5 Leopard 2 tanks", 5, "tanks", "vehicles", "5 Leopard 2 tanks"),
+        ("two Iskander systems", 2, "missiles", "missiles", "two Iskander systems"),
+        ("dozens of Shaheds", 24, "drones", "drones", "dozens of Shaheds"),
+        ("two S-400 batteries", 2, None, "count", "two S-400 batteries"),  # air defence: no count kind
+        ("three fighters", 3, "troops", "troops", "three fighters"),  # no entity: fighters stay troops
+    ],
+)
+def test_military_nouns_and_gazetteer_entities(text, value, unit, kind, matched):
+    q = one(text)
+    assert (q.value, q.unit, q.kind, q.text) == (value, unit, kind, matched)
