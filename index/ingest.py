@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index import extraction
-from index.errors import ClaimsError, InputFormatError
 from index.extraction import Beside, checkworthy_applies, score_checkworthy
 from index.faults import checkpoint
 from index.lexical import passage_doc
@@ -32,7 +31,7 @@ from index.passages import split_article
 from index.rebuild import delete, reindex
 from index.records import Article, Dropped, FieldMap, Passage, Problem, text_hash
 from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
-from index.sources import SUPPORTED, iter_files, read_file
+from index.sources import iter_files, read_file
 from index.vectorcache import SPILL, article_fields, context_text, embed_cached, vectors_for
 from index.writer import Batch, IndexWriter
 
@@ -262,23 +261,10 @@ def ingest(
         try:
             for item in stream:
                 if isinstance(item, Problem):
-                    writer.catalog.log_problem(run.batch.gen, item)
-                    report.problems.append(("warning: " if not item.fatal else "") + str(item))
-                    progress("problem", problem=item)
-                    if item.fatal:
-                        report.failed += 1
-                        if strict:
-                            raise InputFormatError(
-                                item.origin, item.reason + " (--strict: nothing was ingested)"
-                            )
-                    continue
-                run.offer(item)
-            run.flush()
-            if report.ingested == 0:
-                raise nothing_ingested(paths, report.failed)
-            report.seconds = round(time.perf_counter() - t0, 3)
-            run.commit(final=True)
-            report.generation = writer.gen
+                    run.problem(item, strict)
+                else:
+                    run.offer(item)
+            run.finish(paths, t0)
         except BaseException:
             run.batch.abort()
             raise
@@ -286,20 +272,6 @@ def ingest(
             if run.beside is not None:
                 run.beside.close()
     return report
-
-
-def nothing_ingested(paths: Sequence, failed: int) -> ClaimsError:
-    """The one-line error of a run that ingested nothing (local, Ray or sharded)."""
-    where = ", ".join(map(str, paths)) or "the input"
-    if failed:
-        return ClaimsError(
-            f"nothing could be ingested from {where} ({failed} bad input{'s' if failed != 1 else ''}): "
-            "see the lines above"
-        )
-    kinds = ", ".join(sorted(SUPPORTED))
-    return ClaimsError(
-        f"no articles found in {where}: give files ({kinds}, or any of them gzipped) or folders of them"
-    )
 
 
 def _read(

@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from index import extraction
-from index.errors import ClaimsError, InputFormatError
+from index.errors import ClaimsError
 from index.extraction import extract_window
-from index.ingest import IngestReport, PlannedArticle, Progress, apply, nothing_ingested, plan
+from index.ingest import IngestReport, PlannedArticle, Progress, apply, plan
 from index.records import FieldMap, Problem
 from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
 from index.sources import iter_files, read_file
@@ -205,12 +205,7 @@ def ingest_ray(
                         run.problem(item, strict)
                     else:
                         run.offer(item)
-                run.flush()
-                if report.ingested == 0:
-                    raise nothing_ingested(paths, report.failed)
-                report.seconds = round(time.perf_counter() - t0, 3)
-                run.commit(final=True)
-                report.generation = writer.gen
+                run.finish(paths, t0)
             except BaseException:
                 run.batch.abort()
                 raise
@@ -249,15 +244,6 @@ class _RayRun(RunBase):
         """One CPU per actor, less a share so that plan tasks (``PLAN_CPUS``) always find room."""
         total = float(self.ray.cluster_resources().get("CPU", workers))
         return max(0.1, min(1.0, (total - PLAN_CPUS) / workers))
-
-    def problem(self, item: Problem, strict: bool) -> None:
-        self.w.catalog.log_problem(self.batch.gen, item)
-        self.report.problems.append(("warning: " if not item.fatal else "") + str(item))
-        self.progress("problem", problem=item)
-        if item.fatal:
-            self.report.failed += 1
-            if strict:
-                raise InputFormatError(item.origin, item.reason + " (--strict: nothing was ingested)")
 
     def offer(self, item: PlannedArticle) -> None:
         if self._windowed(item.article.article_id, item):

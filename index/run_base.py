@@ -5,8 +5,11 @@ and the periodic commit."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from index.errors import ClaimsError, InputFormatError
+from index.sources import SUPPORTED
 from index.writer import Batch, IndexWriter
 
 WINDOW = (
@@ -66,6 +69,26 @@ class RunBase:
         if self.applied - done >= self.every[0] or time.monotonic() - t >= self.every[1]:
             self.commit()
 
+    def problem(self, item, strict: bool) -> None:
+        """Log a ``Problem`` (a bad file or record) and count it; with ``strict`` a fatal one stops the run."""
+        self.w.catalog.log_problem(self.batch.gen, item)
+        self.report.problems.append(("warning: " if not item.fatal else "") + str(item))
+        self.progress("problem", problem=item)
+        if item.fatal:
+            self.report.failed += 1
+            if strict:
+                raise InputFormatError(item.origin, item.reason + " (--strict: nothing was ingested)")
+
+    def finish(self, paths: Sequence, t0: float) -> None:
+        """End the run: flush the window, refuse a run that ingested nothing, commit the last batch and
+        record time and generation in the report."""
+        self.flush()
+        if self.report.ingested == 0:
+            raise nothing_ingested(paths, self.report.failed)
+        self.report.seconds = round(time.perf_counter() - t0, 3)
+        self.commit(final=True)
+        self.report.generation = self.w.gen
+
     def commit(self, final: bool = False) -> None:
         """Commit the batch if it changed anything (else abort it: no empty generation), then begin the
         next one unless ``final``."""
@@ -79,3 +102,17 @@ class RunBase:
         self.since = (self.applied, time.monotonic())
         if not final:
             self.batch = self._begin()
+
+
+def nothing_ingested(paths: Sequence, failed: int) -> ClaimsError:
+    """The one-line error of a run that ingested nothing (local, Ray or sharded)."""
+    where = ", ".join(map(str, paths)) or "the input"
+    if failed:
+        return ClaimsError(
+            f"nothing could be ingested from {where} ({failed} bad input{'s' if failed != 1 else ''}): "
+            "see the lines above"
+        )
+    kinds = ", ".join(sorted(SUPPORTED))
+    return ClaimsError(
+        f"no articles found in {where}: give files ({kinds}, or any of them gzipped) or folders of them"
+    )

@@ -16,8 +16,9 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.ingest import IngestReport, _read, ingest, nothing_ingested
+from index.ingest import IngestReport, _read, ingest
 from index.records import Problem
+from index.run_base import nothing_ingested
 from index.shards import assign, create, is_sharded, read_shards
 from index.sources import FieldMap
 
