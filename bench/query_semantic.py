@@ -77,11 +77,13 @@ def embed_cached(
     todo = list(range(len(texts)))
     if from_catalog is not None and from_catalog.exists():
         from index.catalog_reader import CatalogReader
+        from index.embcache import open_cache
         from index.records import text_hash
 
         cat = CatalogReader(from_catalog, 0)
         hashes = [text_hash(t) for t in texts]
-        got = cat.vectors(embedder.name, set(hashes))
+        with open_cache(from_catalog.parent, cat.db) as cache:  # the index's cache (format 1: the catalog's)
+            got = cache.get(embedder.name, set(hashes))
         cat.close()
         for i, h in enumerate(hashes):
             if h in got:

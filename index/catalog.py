@@ -1,4 +1,4 @@
-"""The SQLite catalog writer: articles, passages, dropped spans, embeddings cache and the ingest log.
+"""The SQLite catalog writer: articles, passages, dropped spans, claim features and the ingest log.
 
 The catalog is the source of truth; Whoosh and FAISS are derived from it (``claims reindex``).
 Writes of batch ``N`` are stamped ``added_gen = N`` / ``deleted_gen = N`` and committed to SQLite in
@@ -47,10 +47,6 @@ CREATE TABLE IF NOT EXISTS dropped (
     aid INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, reason TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dropped_by_aid ON dropped(aid);
-CREATE TABLE IF NOT EXISTS embeddings (
-    model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,
-    PRIMARY KEY (model, text_hash)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
     gen INTEGER PRIMARY KEY, started REAL, finished REAL, status TEXT, command TEXT, stats TEXT
 );
@@ -237,14 +233,6 @@ class CatalogWriter(CatalogReader):
             self.db.execute(f"DELETE FROM passage_entities WHERE passage_id IN ({marks})", chunk)
         self.db.executemany("INSERT OR REPLACE INTO claim_features VALUES (?,?,?,?,?,?,?)", rows)
         self.db.executemany("INSERT INTO passage_entities VALUES (?,?,?,?)", ents)
-
-    def put_vectors(self, model: str, items: list[tuple[str, bytes]]) -> None:
-        """Cache embeddings (committed at once: a crash never costs an embedding twice)."""
-        with self.db:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO embeddings(model, text_hash, vector) VALUES (?,?,?)",
-                [(model, h, v) for h, v in items],
-            )
 
     def commit(self) -> None:
         self.db.commit()

@@ -151,17 +151,6 @@ class CatalogReader:
             raise NotFoundError(f"no article {article_id!r} in this index")
         return row[0]
 
-    def vectors(self, model: str, hashes: Iterable[str]) -> dict[str, bytes]:
-        """Cached embeddings (float32 bytes) by text hash."""
-        hashes = list(hashes)
-        out: dict[str, bytes] = {}
-        for i in range(0, len(hashes), 900):
-            chunk = hashes[i : i + 900]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})"
-            out.update(self.db.execute(sql, [model, *chunk]).fetchall())
-        return out
-
     # -- claim features ---------------------------------------------------------------------------
     def has_features(self) -> bool:
         """Whether this catalog has the claim-feature tables (an index written before them has not)."""

@@ -1,7 +1,8 @@
 """Fault injection for the crash tests: die (or pause) at a named point of the write path.
 
-The write path calls ``checkpoint(name)`` at the points where a crash matters (after each catalog
-chunk, around the Whoosh commit, before the FAISS and manifest renames, before the old-file cleanup).
+The write path calls ``checkpoint(name)`` at the points where a crash matters (after each chunk of
+vectors cached, after each catalog chunk, around the Whoosh commit, before the FAISS and manifest
+renames, after the embedding cache's WAL is folded in, before the old-file cleanup).
 Without ``CLAIMS_FAULT`` (or ``CLAIMS_FAULT_LOG``) in the environment a checkpoint is two comparisons. With
 ``CLAIMS_FAULT="NAME:N"`` the ``N``-th hit of checkpoint ``NAME`` sends this process SIGKILL (no
 cleanup, no ``finally``: what a power cut or the OOM killer does to the process).
@@ -23,6 +24,7 @@ from pathlib import Path
 
 # Every checkpoint of the write path, in the order a batch reaches them.
 CHECKPOINTS = (
+    "embcache-put",  # index/embcache.py: a chunk of fresh vectors committed to the cache, not yet used
     "catalog-chunk",  # index/ingest.py: after each committed chunk of catalog rows
     "before-lexical-commit",  # index/writer.py
     "whoosh-segment-written",  # inside Whoosh's commit: segment files written, TOC not
@@ -31,9 +33,14 @@ CHECKPOINTS = (
     "impacts-before-rename",  # index/impacts.py: a segment's numpy arrays written, folder not renamed
     "after-lexical-commit",  # index/writer.py
     "vectors-before-rename",  # index/vectors.py: temp FAISS file written and fsynced, not renamed
+    "embcache-synced",  # index/embcache.py: the cache's WAL folded into its file, manifest not written
     "before-manifest-rename",  # index/manifest.py: temp manifest written, not renamed
     "after-manifest-rename",  # index/writer.py: committed; batch log not yet marked
     "before-cleanup",  # index/writer.py: before the old vectors file is removed
+)
+# Reached once per format-1 index (tests/integration/test_embcache.py kills there).
+MIGRATION_CHECKPOINTS = (
+    "embcache-migrated",  # index/embcache.py: catalog rows copied to the cache; manifest still format 1
 )
 
 

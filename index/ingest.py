@@ -11,7 +11,7 @@ The public seam is two steps, so that a Ray ``map_batches`` or an HTTP upload ca
 
 :func:`ingest` wires them for ``claims ingest``: it reads the files, drops unchanged articles before
 splitting them, embeds in chunks of ``chunk`` texts (sentence-transformers sorts each call by length)
-and never embeds a text twice (same text hash, same model: from the catalog's cache). A long run
+and never embeds a text twice (same text hash, same model: from the embedding cache, ``index.embcache``). A long run
 commits a generation every ``commit_articles`` articles or ``commit_seconds`` seconds, each commit
 atomic, so a kill loses at most one interval. Embedding is the bound (~100 passages/s on 2 cores).
 """

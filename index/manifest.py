@@ -19,7 +19,10 @@ from index.errors import IndexCorruptError, IndexNotFoundError, IndexVersionErro
 from index.faults import checkpoint
 
 FORMAT = "claims-index"
-FORMAT_VERSION = 1
+# 2: the embedding cache is its own file (``index.embcache``); 1 kept it in the catalog (still read:
+# the first writer to open a format-1 index migrates it, ``IndexWriter``).
+FORMAT_VERSION = 2
+MIN_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CATALOG = "catalog.sqlite"
 LOCK = "write.lock"
@@ -94,9 +97,9 @@ def read_manifest(index_dir: Path) -> Manifest:
             f"index format {version} at {index_dir} is newer than this tool reads ({FORMAT_VERSION}): "
             "upgrade with `pip install -U claims`"
         )
-    if version < FORMAT_VERSION:
+    if version < MIN_FORMAT_VERSION:
         raise IndexVersionError(
-            f"index format {version} at {index_dir} is older than this tool reads ({FORMAT_VERSION}): "
+            f"index format {version} at {index_dir} is older than this tool reads ({MIN_FORMAT_VERSION}): "
             f"rebuild it with `claims reindex --index {index_dir}`"
         )
     known = Manifest.__dataclass_fields__

@@ -268,7 +268,7 @@ class _RayRun(RunBase):
         if not self.group:
             return
         fresh = [h for h in self.need if h not in self.sent]
-        cached = self.w.catalog.vectors(self.model, fresh) if fresh else {}
+        cached = self.w.cache.get(self.model, fresh) if fresh else {}
         todo = [h for h in fresh if h not in cached]
         pieces: list[list[str]] = []
         refs = []
@@ -301,7 +301,7 @@ class _RayRun(RunBase):
         vectors: dict[str, bytes] = {}
         for part, vecs in zip(pieces, self.ray.get(refs) if refs else [], strict=True):
             fresh = [(h, v.tobytes()) for h, v in zip(part, np.asarray(vecs, dtype=np.float32), strict=True)]
-            self.w.catalog.put_vectors(self.model, fresh)  # cached (committed) before it is used
+            self.w.cache.put(self.model, fresh)  # cached (committed) before it is used
             vectors.update(fresh)
             self.sent.difference_update(part)
         self.report.embedded += len(vectors)

@@ -44,10 +44,14 @@ def _manifest_from_catalog(d: Path) -> Manifest:
     """A damaged manifest: recover the committed generation from the catalog's ingest log."""
     import sqlite3
 
+    from index.embcache import open_cache
+
     db = sqlite3.connect(d / CATALOG)
     try:
         row = db.execute("SELECT max(gen) FROM batches WHERE status = 'committed'").fetchone()
-        model = db.execute("SELECT model FROM embeddings LIMIT 1").fetchone()
+        with open_cache(d, db) as cache:  # the model with the most cached vectors
+            models = sorted(cache.models().items(), key=lambda kv: -kv[1])
+        model = models[0] if models else None
     finally:
         db.close()
     (d / MANIFEST).unlink(missing_ok=True)

@@ -213,7 +213,7 @@ class Candidate:
 
             n = 0
             for ids, matrix in catalog_vectors(
-                self.writer.catalog, self.model_name, self.old.embed_fields, dim, embed
+                self.writer.catalog, self.writer.cache, self.model_name, self.old.embed_fields, dim, embed
             ):
                 self.batch.vectors.add(ids, matrix)
                 n += len(ids)
@@ -278,7 +278,7 @@ def revert(index_dir: Path, wait: bool = True, progress=None) -> dict:
 
 
 def discard_model(index_dir: Path, model_path: str) -> None:
-    """Remove a tuned model folder that was not adopted (its cached vectors stay in the catalog)."""
+    """Remove a tuned model folder that was not adopted (its cached vectors stay in the embedding cache)."""
     p = Path(model_path)
     if p.parent == (Path(index_dir) / MODELS).resolve() and p.name.startswith("tuned-"):
         shutil.rmtree(p, ignore_errors=True)

@@ -1,7 +1,8 @@
 """What an ingest embeds and the embedding cache: passage and article-field texts -> vectors by text hash.
 
-Shared by ``index.ingest`` (new articles) and ``index.rebuild`` (``claims reindex``): a text is
-embedded once per model (same text hash, same model: read from the catalog's ``embeddings`` table).
+Shared by ``index.ingest`` (new articles), ``index.ray_ingest``, ``index.rebuild`` (``claims reindex``)
+and ``index.tuned`` (``claims tune``'s re-embedding): a text is embedded once per model (same text
+hash, same model: read from the index's embedding cache, ``index.embcache``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from index.records import text_hash
 
 if TYPE_CHECKING:  # annotations only: readers (search/) use ``catalog_vectors`` without the writer
     from index.catalog_reader import CatalogReader
+    from index.embcache import EmbeddingCache
     from index.writer import Batch, IndexWriter
 
 SPILL = 8  # a call needing more than SPILL * chunk vectors reads the cache a slice at a time
@@ -51,7 +53,7 @@ def embed_cached(
     keep: bool = True,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, bytes], int]:
-    """Vectors for ``{text hash: text}``: from the catalog's cache, embedding (and caching) only the rest.
+    """Vectors for ``{text hash: text}``: from the embedding cache, embedding (and caching) only the rest.
 
     Texts are embedded ``chunk`` at a time and each chunk is cached (committed) at once, so a kill
     never costs an embedding twice. With ``keep=False`` nothing is returned in memory (the caller reads
@@ -68,13 +70,13 @@ def embed_cached(
     step = max(chunk, 1) * SPILL
     for i in range(0, len(hashes), step):
         part = hashes[i : i + step]
-        cached = writer.catalog.vectors(model, part)
+        cached = writer.cache.get(model, part)
         missing = [h for h in part if h not in cached]
         for j in range(0, len(missing), max(chunk, 1)):
             batch = missing[j : j + max(chunk, 1)]
             vecs = writer.embedder.encode([need[h] for h in batch])
             fresh = [(h, v.tobytes()) for h, v in zip(batch, vecs, strict=True)]
-            writer.catalog.put_vectors(model, fresh)
+            writer.cache.put(model, fresh)
             if keep:
                 cached.update(fresh)
         embedded += len(missing)
@@ -96,7 +98,7 @@ def vectors_for(
     missing = [h for h in hashes if h not in vectors]
     if missing:
         vectors = {
-            **writer.catalog.vectors(writer.embedder.name, missing),
+            **writer.cache.get(writer.embedder.name, missing),
             **{h: vectors[h] for h in hashes if h in vectors},
         }
     return as_matrix(vectors, hashes, dim)
@@ -104,6 +106,7 @@ def vectors_for(
 
 def catalog_vectors(
     catalog: CatalogReader,
+    cache: EmbeddingCache,
     model: str,
     names: Sequence[str],
     dim: int,
@@ -111,7 +114,7 @@ def catalog_vectors(
     chunk: int = 2048,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every visible passage's vector and its article's field vectors (``names``: the manifest's
-    ``embed_fields``) for ``model``, from the embedding cache, as ``(int64 ids, (n, dim) float32)``
+    ``embed_fields``) for ``model``, from the embedding cache ``cache``, as ``(int64 ids, (n, dim) float32)``
     chunks in passage id order; field vectors carry ``index.ids.field_vector_id`` ids, as in FAISS.
 
     ``embed({text hash: text}) -> {text hash: float32 bytes}`` supplies what the cache lacks (the
@@ -133,7 +136,7 @@ def catalog_vectors(
                 fields = article_fields(r["title"], r["metadata"], names)
                 firsts.append((r["passage_id"], fields))
                 need.update((h, t) for _, t, h in fields)
-        got = catalog.vectors(model, list(need))
+        got = cache.get(model, list(need))
         missing = {h: t for h, t in need.items() if h not in got}
         if missing and embed is None:
             raise ClaimsError(

@@ -3,7 +3,8 @@
 A batch ``N`` (the manifest's generation ``G`` plus one):
 
 1. catalog rows are written stamped with ``N`` (invisible to readers pinned to ``G``), in small
-   SQLite transactions; embeddings are cached as soon as they are computed;
+   SQLite transactions; embeddings are cached (``index.embcache``, its own file) as soon as they are
+   computed, before anything uses them, and the cache's WAL is folded into its file before step 4;
 2. Whoosh gets the batch's documents in one writer, committed at the end of the batch;
 3. FAISS is written to a new file ``vectors.N.faiss`` (``vectors.G.faiss`` is left alone);
 4. the manifest naming generation ``N`` is written by rename: **the commit point**;
@@ -11,7 +12,11 @@ A batch ``N`` (the manifest's generation ``G`` plus one):
 
 A crash anywhere before 4 leaves the manifest at ``G``. The next writer rolls the catalog back to
 ``G``, deletes Whoosh documents stamped after ``G`` and removes stray files, so the index is exactly
-generation ``G`` again; the cached embeddings make the re-run cheap. Readers never see a half batch:
+generation ``G`` again; the cached embeddings (never rolled back: a row is a text's vector, whichever
+batch asked for it) make the re-run cheap. A format-1 index (the cache inside the catalog) is migrated
+when a writer first opens it: rows copied to ``embeddings.sqlite``, the manifest rewritten as format 2
+(same generation), then the catalog's table dropped; each step is idempotent, so a crash anywhere is
+finished by the next writer. Readers never see a half batch:
 they read the manifest first and filter every hit through the catalog at its generation.
 """
 
@@ -22,17 +27,29 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from index.analysis import METADATA_PREFIX
 from index.catalog import CatalogWriter
+from index.embcache import EMBCACHE, EmbeddingCache, drop_legacy, migrate
 from index.errors import IndexLockedError, ModelMismatchError
 from index.faults import checkpoint
 from index.ids import field_vector_id
 from index.lexical import LexicalWriter
-from index.manifest import CATALOG, LOCK, Manifest, loadable_model, read_manifest, write_manifest
+from index.manifest import (
+    CATALOG,
+    FORMAT_VERSION,
+    LOCK,
+    MANIFEST,
+    Manifest,
+    loadable_model,
+    read_manifest,
+    tool_version,
+    write_manifest,
+)
 from index.vectors import VectorWriter, vectors_file
 
 LEXICAL_DIR = "lexical"
@@ -97,10 +114,25 @@ class IndexWriter:
                     f"re-embed it with `claims reindex --model {model}` or use a new --index"
                 )
             self.catalog = CatalogWriter(self.dir / CATALOG, self.manifest.generation)
+            self.cache = EmbeddingCache(self.dir / EMBCACHE)
+            self.migrate()
             self.recover()
         except BaseException:
+            if getattr(self, "cache", None) is not None:
+                self.cache.close()
             self.lock.release()
             raise
+
+    def migrate(self) -> int:
+        """A format-1 index: its catalog's cached vectors move to ``embeddings.sqlite``, then the manifest
+        is rewritten as the current format (same generation), then the catalog's table goes. Returns
+        rows moved (0 when there was nothing to migrate)."""
+        moved = migrate(self.catalog.db, self.cache)
+        if (self.dir / MANIFEST).exists() and self.manifest.format_version < FORMAT_VERSION:
+            self.manifest = replace(self.manifest, format_version=FORMAT_VERSION, tool_version=tool_version())
+            write_manifest(self.dir, self.manifest)
+        drop_legacy(self.catalog.db)
+        return moved
 
     def _open_manifest(self) -> Manifest:
         if (self.dir / "manifest.json").exists():
@@ -143,6 +175,7 @@ class IndexWriter:
 
     def close(self) -> None:
         self.catalog.close()
+        self.cache.close()
         self.lock.release()
 
     def __enter__(self) -> IndexWriter:
@@ -217,6 +250,7 @@ class Batch:
         vfile = vectors_file(self.gen)
         sha = self.vectors.save(w.dir / vfile)
         counts = w.catalog.counts(self.gen)
+        w.cache.checkpoint()
         new = Manifest(
             generation=self.gen,
             model=w.embedder.name,

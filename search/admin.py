@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from index.catalog_reader import CatalogReader
+from index.embcache import EMBCACHE, check_cache
 from index.errors import ClaimsError
 from index.manifest import CATALOG, read_manifest
 
@@ -47,13 +48,15 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
             "catalog": sum(_size(Path(index_dir) / f"{CATALOG}{s}") for s in ("", "-wal", "-shm")),
             "lexical": _size(Path(index_dir) / m.lexical_dir),
             "vectors": _size(Path(index_dir) / m.vectors_file) if m.vectors_file else 0,
+            "embeddings": sum(_size(Path(index_dir) / f"{EMBCACHE}{s}") for s in ("", "-wal", "-shm")),
         },
     )
     return st
 
 
 def check_index(index_dir: Path) -> dict[str, Any]:
-    """Do catalog, Whoosh and FAISS hold exactly the same passage ids, and do the checksums match?"""
+    """Do catalog, Whoosh and FAISS hold exactly the same passage ids, do the checksums match, and does
+    the embedding cache (``index.embcache``) hold a sound vector for every passage of the generation?"""
     from whoosh.query import NumericRange
 
     from index.ids import vector_field_no, vector_passage_id
@@ -80,6 +83,7 @@ def check_index(index_dir: Path) -> dict[str, Any]:
         integrity = cat.db.execute("PRAGMA quick_check").fetchone()[0]
         if integrity != "ok":
             problems.append(f"catalog integrity: {integrity}")
+        cache_problems = check_cache(d, cat.db, m.generation, m.model, m.dimension)
     finally:
         cat.close()
     uncommitted: set[int] = set()
@@ -138,6 +142,7 @@ def check_index(index_dir: Path) -> dict[str, Any]:
         problems.append(
             f"fix: `claims repair --index {index_dir}` rebuilds Whoosh and FAISS from the catalog"
         )
+    problems += cache_problems  # each names its own fix
     return {
         "ok": not problems,
         "passages": len(catalog_ids),

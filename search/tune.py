@@ -349,13 +349,15 @@ def model_view(searcher, model_path: str, vector_store) -> Any:
 def base_vectors(searcher, model: str):
     """The index's vectors for ``model`` rebuilt in memory from the embedding cache (no embedding):
     how ``claims eval`` ranks with the base model beside a tuned one."""
+    from index.embcache import open_cache
     from index.vector_store import VectorStore
     from index.vectorcache import catalog_vectors
 
     m = searcher.manifest
     store = VectorStore.empty(m.dimension)
-    for ids, matrix in catalog_vectors(searcher.catalog, model, m.embed_fields, m.dimension):
-        store.index.add_with_ids(matrix, ids)
+    with open_cache(searcher.dir, searcher.catalog.db) as cache:
+        for ids, matrix in catalog_vectors(searcher.catalog, cache, model, m.embed_fields, m.dimension):
+            store.index.add_with_ids(matrix, ids)
     return store
 
 

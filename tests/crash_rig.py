@@ -146,23 +146,40 @@ def stray_files(index: Path) -> list[str]:
 
     m = read_manifest(index)
     keep = {"manifest.json", "write.lock", m.lexical_dir, m.vectors_file, m.vectors_file + ".tomb.npy"}
-    keep |= {f"catalog.sqlite{s}" for s in ("", "-wal", "-shm", "-journal")}
+    keep |= {
+        f"{db}{s}" for db in ("catalog.sqlite", "embeddings.sqlite") for s in ("", "-wal", "-shm", "-journal")
+    }
     return sorted(p.name for p in index.iterdir() if p.name not in keep)
 
 
-def prime_embeddings(dst_catalog: Path, src_catalog: Path) -> None:
-    """Copy the embedding cache of ``src`` into ``dst`` (children then never load the model to embed)."""
-    from index.catalog import CatalogWriter
+def prime_embeddings(dst_index: Path, src_index: Path) -> None:
+    """Copy the embedding cache of index ``src`` into index folder ``dst`` (children then never load the
+    model to embed)."""
+    from index.embcache import EMBCACHE, EmbeddingCache
 
-    CatalogWriter(dst_catalog, 0).close()  # creates the schema in a new catalog
-    db = sqlite3.connect(dst_catalog)
+    Path(dst_index).mkdir(parents=True, exist_ok=True)
+    with EmbeddingCache(Path(dst_index) / EMBCACHE) as cache:
+        cache.copy_from(Path(src_index) / EMBCACHE)
+
+
+def chill(index: Path, n: int = 3) -> int:
+    """Drop ``n`` cached vectors that the committed generation does not use (the next ingest embeds
+    them: it loads the model and writes the cache). Returns rows dropped."""
+    from index.embcache import EMBCACHE
+
+    db = sqlite3.connect(index / EMBCACHE)
     try:
-        db.execute("ATTACH DATABASE ? AS src", (str(src_catalog),))
-        db.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM src.embeddings")
-        db.commit()
-        db.execute("DETACH DATABASE src")
+        db.execute("ATTACH DATABASE ? AS cat", (str(index / "catalog.sqlite"),))
+        with db:
+            gone = db.execute(
+                "DELETE FROM main.embeddings WHERE (model, text_hash) IN (SELECT model, text_hash "
+                "FROM main.embeddings WHERE text_hash NOT IN (SELECT text_hash FROM cat.passages) LIMIT ?)",
+                (n,),
+            ).rowcount
+        db.execute("DETACH DATABASE cat")
     finally:
         db.close()
+    return gone
 
 
 # -- trials -----------------------------------------------------------------------------------------------
@@ -175,11 +192,12 @@ class Trial:
     at: float | None = None
     fresh: bool = False
     then: Trial | None = None  # kill the resumed ingest as well (a crash during recovery)
+    cold: bool = False  # a few vectors the child needs are missing from the cache: it embeds them
 
     @property
     def name(self) -> str:
         what = self.fault or f"random at {self.at:.0%}"
-        what = ("fresh " if self.fresh else "") + what
+        what = ("fresh " if self.fresh else "") + ("cold " if self.cold else "") + what
         return what + (f" then {self.then.name}" if self.then else "")
 
 
@@ -214,7 +232,6 @@ class CrashRig:
     def setup(self) -> None:
         """Build the reference index in this process (embeds once) and time one uninterrupted child."""
         from index.ingest import ingest
-        from index.manifest import CATALOG
 
         t0 = time.perf_counter()
         ingest(self.base, [self.first], chunk=self.chunk)
@@ -223,9 +240,8 @@ class CrashRig:
         shutil.copytree(self.base, ref)
         ingest(ref, [self.second], chunk=self.chunk)
         self.full_set = passage_multiset(ref)
-        prime_embeddings(self.base / CATALOG, ref / CATALOG)
-        self.fresh.mkdir()
-        prime_embeddings(self.fresh / CATALOG, ref / CATALOG)
+        prime_embeddings(self.base, ref)
+        prime_embeddings(self.fresh, ref)
         shutil.rmtree(ref)
         self.log(
             f"reference: {len(self.first_set)} passages after the first half, {len(self.full_set)} after "
@@ -284,6 +300,8 @@ class CrashRig:
         t0 = time.perf_counter()
         index = self.work / f"trial-{self.n:03d}"
         shutil.copytree(self.fresh if trial.fresh else self.base, index)
+        if trial.cold:
+            chill(index)
         path = self.first if trial.fresh else self.second
         old, new = ([], self.first_set) if trial.fresh else (self.first_set, self.full_set)
         try:
@@ -349,7 +367,7 @@ def plan(rig: CrashRig, trials: int, rng: random.Random) -> list[Trial]:
     """Every checkpoint once (two catalog chunks), a fresh-index crash, double kills; random kills for the rest."""
     from index.faults import CHECKPOINTS
 
-    named = [Trial(fault=f"{c}:1") for c in CHECKPOINTS]
+    named = [Trial(fault=f"{c}:1", cold=c == "embcache-put") for c in CHECKPOINTS]
     named.insert(1, Trial(fault="catalog-chunk:2"))
     named += [
         Trial(fault="before-manifest-rename:1", fresh=True),

@@ -101,7 +101,9 @@ def test_stats_json_fields(cli, sample_index, sample_build, sample_searcher):
     assert st["date_range"] == [dates[0], dates[-1]]
     assert st["model"] == "sentence-transformers/all-MiniLM-L6-v2" and st["dimension"] == 384
     assert st["generation"] == sample_searcher.manifest.generation >= 1
-    assert set(st["bytes"]) == {"catalog", "lexical", "vectors"} and all(v > 0 for v in st["bytes"].values())
+    assert set(st["bytes"]) == {"catalog", "lexical", "vectors", "embeddings"} and all(
+        v > 0 for v in st["bytes"].values()
+    )
     assert {"text", "title", "date", "source"} <= set(st["fields"])
 
 

@@ -59,7 +59,7 @@ def built(sample_index, tmp_path_factory, crash_rig):
     ref = work / "ref"
     shutil.copytree(base, ref)
     ingest(ref, [batch])
-    bench.prime_embeddings(base / CATALOG, ref / CATALOG)
+    bench.prime_embeddings(base, ref)
     return {
         "base": base,
         "batch": batch,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -28,20 +27,12 @@ SHARDS = 3
 
 
 def seed_embeddings(src_index: Path, dst_index: Path) -> None:
-    """Copy the embedding cache (``embeddings`` table) of ``src_index`` into a new index folder."""
+    """Copy the embedding cache (``embeddings.sqlite``) of ``src_index`` into a new index folder."""
+    from index.embcache import EMBCACHE, EmbeddingCache
+
     dst_index.mkdir(parents=True, exist_ok=True)
-    src = src_index / "catalog.sqlite"
-    db = sqlite3.connect(dst_index / "catalog.sqlite")
-    try:
-        (ddl,) = (
-            sqlite3.connect(src).execute("SELECT sql FROM sqlite_master WHERE name = 'embeddings'").fetchone()
-        )
-        db.execute(ddl)
-        db.execute("ATTACH DATABASE ? AS src", (str(src),))
-        db.execute("INSERT INTO embeddings SELECT * FROM src.embeddings")
-        db.commit()
-    finally:
-        db.close()
+    with EmbeddingCache(dst_index / EMBCACHE) as cache:
+        cache.copy_from(src_index / EMBCACHE)
 
 
 @pytest.fixture(scope="session")

@@ -161,6 +161,7 @@ def test_reembedding_goes_through_the_cache(judged, tuned):
     index, report = tuned
     with sqlite3.connect(index / "catalog.sqlite") as db:
         distinct = db.execute("SELECT COUNT(DISTINCT text_hash) FROM passages").fetchone()[0]
+    with sqlite3.connect(index / "embeddings.sqlite") as db:  # the cache's own file (index.embcache)
         cached = dict(db.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model").fetchall())
     assert report.embedded == distinct == cached[report.adopted_model]
     assert cached["sentence-transformers/all-MiniLM-L6-v2"] == distinct  # the base model's vectors stay
