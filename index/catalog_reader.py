@@ -54,7 +54,25 @@ def passage_row(row: sqlite3.Row | tuple) -> dict[str, Any]:
     }
 
 
-class CatalogReader:
+class PassageLookup:
+    """``passage(pid)`` over a ``passages(pids)`` (one catalog, or ``search.sharded``'s view over shards)."""
+
+    def passages(self, pids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        raise NotImplementedError
+
+    def passage(self, pid: int) -> dict[str, Any]:
+        """The visible passage ``pid`` as ``passages`` gives it.
+
+        Raises:
+            NotFoundError: No visible passage with that id (names how to find ids).
+        """
+        got = self.passages([pid])
+        if pid not in got:
+            raise NotFoundError(f"no passage {pid} in this index: find ids with `claims search ... --json`")
+        return got[pid]
+
+
+class CatalogReader(PassageLookup):
     """Queries over the catalog at one committed generation."""
 
     def __init__(self, path: Path, gen: int, readonly: bool = True):
@@ -105,12 +123,6 @@ class CatalogReader:
             )
             out.update(self.db.execute(sql, chunk))
         return out
-
-    def passage(self, pid: int) -> dict[str, Any]:
-        got = self.passages([pid])
-        if pid not in got:
-            raise NotFoundError(f"no passage {pid} in this index: find ids with `claims search ... --json`")
-        return got[pid]
 
     def neighbours(self, pid: int, before: int = 1, after: int = 1) -> list[dict[str, Any]]:
         """The passages around ``pid`` in its article, in order (including ``pid``)."""

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from index.catalog_reader import PassageLookup
 from index.errors import IndexCorruptError, IndexNotFoundError, NotFoundError
 from index.ids import FIELD_SHIFT, PID_MASK
 from index.manifest import MANIFEST, Manifest
@@ -175,7 +176,7 @@ class ShardedDense:
         return np.vstack(rows) if rows else np.zeros((0, 0), np.float32)
 
 
-class ShardedCatalog:
+class ShardedCatalog(PassageLookup):
     """The shards' catalogs by global passage id (the ``CatalogReader`` calls searching makes)."""
 
     def __init__(self, shards: list[tuple[int, Searcher]]):
@@ -204,12 +205,6 @@ class ShardedCatalog:
             for n, cat, local in self._each(pids)
             for p, d in cat.visible_dates(local).items()
         }
-
-    def passage(self, pid: int) -> dict[str, Any]:
-        got = self.passages([pid])
-        if pid not in got:
-            raise NotFoundError(f"no passage {pid} in this index: find ids with `claims search ... --json`")
-        return got[pid]
 
     def neighbours(self, pid: int, before: int = 1, after: int = 1) -> list[dict[str, Any]]:
         n, local = split_pid(pid)

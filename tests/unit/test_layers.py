@@ -120,3 +120,30 @@ def test_readers_of_the_format_are_allowed(tmp_path):
         "from index.manifest import read_manifest\nimport index.embed\n"
     )
     assert violations(_tree(tmp_path, "from index.records import Article\n", src)) == []
+
+
+# -- module size (issue #10: no module in index/ or search/ over ~400 lines) -------------------------
+MAX_LINES = 400
+
+
+def long_modules(root: Path, limit: int = MAX_LINES) -> list[str]:
+    """``path: N lines`` of every module under ``root/index`` and ``root/search`` (subpackages too)
+    longer than ``limit`` lines."""
+    found = []
+    for package in ("index", "search"):
+        for path in sorted((root / package).rglob("*.py")):
+            n = len(path.read_text(encoding="utf-8").splitlines())
+            if n > limit:
+                found.append(f"{path.relative_to(root)}: {n} lines")
+    return found
+
+
+def test_no_module_in_index_or_search_is_over_400_lines():
+    assert long_modules(ROOT) == [], "split by responsibility (not by cutting text)"
+
+
+def test_a_long_module_is_reported(tmp_path):
+    root = _tree(tmp_path, "x = 1\n" * (MAX_LINES + 1), "y = 2\n" * MAX_LINES)
+    (tmp_path / "search" / "deep").mkdir()
+    (tmp_path / "search" / "deep" / "big.py").write_text("z = 3\n" * 500)
+    assert long_modules(root) == [f"index/mod.py: {MAX_LINES + 1} lines", "search/deep/big.py: 500 lines"]
