@@ -1145,6 +1145,13 @@ def tune(
     learning_rate: Annotated[
         float, typer.Option("--learning-rate", help="Fine-tuning peak learning rate (AdamW).")
     ] = 2e-5,
+    significance: Annotated[
+        float,
+        typer.Option(
+            "--significance",
+            help="Adopt only a holdout win whose paired randomisation p-value (AP@5 per query) is below this.",
+        ),
+    ] = 0.05,
     no_model: Annotated[bool, typer.Option("--no-model", help="Learn the fusion only.")] = False,
     no_ranker: Annotated[bool, typer.Option("--no-ranker", help="Fine-tune the model only.")] = False,
     revert: Annotated[
@@ -1160,7 +1167,7 @@ def tune(
     quiet: QuietOpt = False,
 ) -> None:
     """Learn from judgments: fine-tune the embedding model and a learned ranker on train queries, adopt
-    them only when they beat the current ranking on held-out queries (MAP@5)."""
+    them only when they beat the current ranking on held-out queries (MAP@5, significant at --significance)."""
     from index.manifest import read_manifest
     from index.shards import is_sharded
 
@@ -1182,7 +1189,9 @@ def tune(
         _fail("give --queries FILE and --qrels FILE (or --revert)")
     from search.tune import TuneOptions, check_options
 
-    t = TuneOptions(holdout, epochs, seed, not no_model, not no_ranker, batch_size, max_steps, learning_rate)
+    t = TuneOptions(
+        holdout, epochs, seed, not no_model, not no_ranker, batch_size, max_steps, learning_rate, significance
+    )
     check_options(t)
     opts = _options(limit=100, depth=depth, around=around, clean=clean, group_by=None)
     for path in (queries, qrels):
@@ -1204,7 +1213,10 @@ def tune(
     from search.evaluate import format_table
 
     print(f"holdout ({r.holdout_queries} queries; trained on {r.train_queries}):")
-    print(format_table(r.scores))
+    print(format_table({k: {**v, "p": r.p_values[k]} if k in r.p_values else v for k, v in r.scores.items()}))
+    if r.p_values:
+        print(f"p: one-sided paired randomisation test of per-query AP@5 against the ranking before; "
+              f"adopted only when p < {t.significance}")  # fmt: skip
     print(f"model: {'adopted ' + r.adopted_model if r.adopted_model else 'unchanged'}; "
           f"ranker: {'adopted ' + r.adopted_ranker if r.adopted_ranker else 'unchanged'}")  # fmt: skip
     sec = r.seconds

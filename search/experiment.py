@@ -182,8 +182,8 @@ def _tuned(
     and, when the index's model is a tuned one, the legs run with its base model (vectors rebuilt
     in memory from the embedding cache)."""
     from index.manifest import tune_record
+    from search.model_view import base_model, base_vectors, model_view
     from search.ranker import active
-    from search.tune import base_model, base_vectors, model_view
 
     out: dict[str, Any] = {
         "ranker": active(s) if model is None else None,

@@ -9,7 +9,9 @@ index for it through the embedding cache, in memory, under the write lock (``ind
 -> run the legs again with it -> fit a LambdaMART ranker on the train queries (``search.ranker``) ->
 score current, tuned model and ranker on the holdout (MAP@5, MRR, nDCG@10: ``search.evaluate``) ->
 commit the tuned model and/or the ranker as the next generation only when it beats the current
-ranking's holdout MAP@5, else change nothing.
+ranking's holdout MAP@5 *significantly* (a paired randomisation test over the holdout queries' AP@5,
+one-sided, seeded: p < ``TuneOptions.significance``, 0.05 by default; ``search.significance``), else
+change nothing. The ranker is compared with the best ranking before it (the tuned model when adopted).
 
 This module never writes: the writer side (``index.tuned``) is handed in by ``cli.py``, as ``claims
 serve`` is handed its ingest.
@@ -17,7 +19,6 @@ serve`` is handed its ingest.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import random
 import time
@@ -30,10 +31,12 @@ from typing import Any
 import numpy as np
 
 from index.errors import ClaimsError
-from search.evaluate import evaluate, read_qrels, read_queries, read_query_dates
+from search.evaluate import evaluate, per_query, read_qrels, read_queries, read_query_dates
 from search.experiment import _date_runs, floored, leg_runs, to_docs
+from search.model_view import base_model, model_view
 from search.options import OptionError, SearchOptions, fusion_params, semantic_floor, validate
 from search.query import query_dates
+from search.significance import SIGNIFICANCE, significant_win
 
 MEASURES = ("MAP@5", "MRR", "nDCG@10")
 Runs = dict[str, dict[str, list[tuple[int, float]]]]  # {qid: {leg: run}}
@@ -50,6 +53,8 @@ class TuneOptions:
         model, ranker: Learn the embedding model / the fusion (both by default).
         batch_size: Pairs per step (MultipleNegativesRankingLoss: the other pairs are the negatives).
         learning_rate: AdamW's peak rate (linear warm-up over the first 10 % of steps, then decay).
+        significance: Adopt only a holdout win with a one-sided paired randomisation p below this
+            (0 < significance <= 1; 1 adopts any higher MAP@5).
     """
 
     holdout: float = 0.2
@@ -60,13 +65,16 @@ class TuneOptions:
     batch_size: int = 32
     max_steps: int = -1
     learning_rate: float = 2e-5
+    significance: float = SIGNIFICANCE
 
 
 @dataclass
 class TuneReport:
-    """Holdout scores (``{configuration: {measure: value}}``), what was adopted, and timings (seconds)."""
+    """Holdout scores (``{configuration: {measure: value}}``), each candidate's p-value against the
+    ranking it had to beat (``p_values``, ``search.significance``), what was adopted, timings (seconds)."""
 
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    p_values: dict[str, float] = field(default_factory=dict)
     adopted_model: str | None = None
     adopted_ranker: str | None = None
     trained_model: str | None = None
@@ -88,6 +96,8 @@ def check_options(t: TuneOptions) -> None:
         raise OptionError(f"--learning-rate {t.learning_rate}: give a small positive rate (e.g. 2e-5)")
     if t.batch_size < 2:
         raise OptionError(f"--batch-size {t.batch_size}: give 2 or more (the other pairs are the negatives)")
+    if not 0 < t.significance <= 1:
+        raise OptionError(f"--significance {t.significance}: give a p-value threshold in (0, 1], e.g. 0.05")
     if not (t.model or t.ranker):
         raise OptionError("--no-model and --no-ranker together leave nothing to tune: drop one")
 
@@ -142,10 +152,26 @@ def query_runs(searcher, queries: Mapping[str, str], around: Mapping[str, str], 
 
 def measure(
     runs: Runs, qids: Sequence[str], qrels, doc_of: Mapping[int, str], rank: Callable[[dict], list]
-) -> dict[str, float]:
-    """MAP@5, MRR and nDCG@10 over ``qids`` of the rankings ``rank(runs[q])``, grouped by ``doc_of``."""
+) -> tuple[dict[str, float], list[float]]:
+    """MAP@5, MRR and nDCG@10 over ``qids`` of the rankings ``rank(runs[q])``, grouped by ``doc_of``,
+    and the per-query AP@5 in ``qids`` order (what the adopt test pairs)."""
     ranked = {q: to_docs(rank(runs[q]), dict(doc_of)) for q in qids}
-    return evaluate(ranked, {q: qrels[q] for q in qids}, MEASURES)
+    gold = {q: qrels[q] for q in qids}
+    ap = per_query(ranked, gold, "MAP@5")
+    return evaluate(ranked, gold, MEASURES), [ap[q] for q in qids]
+
+
+def adopt(report: TuneReport, label: str, before: list[float], after: list[float], t: TuneOptions) -> bool:
+    """Whether configuration ``label`` (per-query AP@5 ``after``) beats ``before`` significantly; its p
+    goes in ``report.p_values`` and a higher but not significant MAP@5 gets a note."""
+    win, p = significant_win(before, after, t.significance, seed=t.seed)
+    report.p_values[label] = round(p, 6)
+    if not win and sum(after) > sum(before):
+        report.notes.append(
+            f"{label}: holdout MAP@5 {sum(after) / len(after):.4f} > {sum(before) / len(before):.4f} but "
+            f"p = {p:.3g} >= {t.significance} over {len(after)} queries: not adopted (may be noise)"
+        )
+    return win
 
 
 def mine(
@@ -241,7 +267,7 @@ def tune(
     report.seconds["legs"] = round(time.perf_counter() - t0, 2)
     fixed = lambda runs: fixed_fusion(runs, fusion)  # noqa: E731
     now = current.rank if current else fixed
-    report.scores["current"] = measure(base_runs, held_q, qrels, doc_of, now)
+    report.scores["current"], best_ap = measure(base_runs, held_q, qrels, doc_of, now)
     best = report.scores["current"]["MAP@5"]
     say(f"{len(train_q)} train / {len(held_q)} holdout queries; current holdout MAP@5 {best:.4f}")
 
@@ -278,10 +304,10 @@ def tune(
                     {p for r in tuned_runs.values() for run in r.values() for p, _ in run} - set(doc_of)
                 )
             doc_of |= {p: str(r[key]) for p, r in rows.items()}
-            report.scores["tuned model"] = measure(tuned_runs, held_q, qrels, doc_of, fixed)
-            adopt_model = report.scores["tuned model"]["MAP@5"] > best
+            report.scores["tuned model"], ap = measure(tuned_runs, held_q, qrels, doc_of, fixed)
+            adopt_model = adopt(report, "tuned model", best_ap, ap, t)
             if adopt_model:
-                runs, best = tuned_runs, report.scores["tuned model"]["MAP@5"]
+                runs, best_ap = tuned_runs, ap
         report.seconds["evaluate"] = round(time.perf_counter() - t2 - cand.seconds, 2)
         ranker_path = m.ranker if not adopt_model else ""
         if t.ranker:
@@ -298,9 +324,9 @@ def tune(
                        "data_sha256": data_hash(queries, qrels), "command": command}  # fmt: skip
             learned = Ranker(payload)
             label = f"ranker{' + tuned model' if adopt_model else ''}"
-            report.scores[label] = measure(runs, held_q, qrels, doc_of, learned.rank)
+            report.scores[label], ap = measure(runs, held_q, qrels, doc_of, learned.rank)
             report.seconds["ranker"] = round(time.perf_counter() - t3, 2)
-            if report.scores[label]["MAP@5"] > best:
+            if adopt(report, label, best_ap, ap, t):
                 ranker_path = store.save_ranker(index_dir, payload)
                 report.adopted_ranker = ranker_path
         if adopt_model:
@@ -310,7 +336,9 @@ def tune(
     if model_path and not adopt_model:
         store.discard_model(index_dir, model_path)
     if not (adopt_model or report.adopted_ranker):
-        report.notes.append("nothing beat the current ranking on the holdout: the index is unchanged")
+        report.notes.append(
+            f"nothing beat the current ranking on the holdout with p < {t.significance}: the index is unchanged"
+        )
     report.seconds["total"] = round(time.perf_counter() - t0, 2)
     return report
 
@@ -319,46 +347,6 @@ def _variants(legs: dict) -> list[dict]:
     """A dated query teaches the ranker twice: with its date leg and without (searches without
     ``--around`` use the same ranker)."""
     return [legs, {k: v for k, v in legs.items() if k != "date"}] if "date" in legs else [legs]
-
-
-def base_model(m) -> tuple[str, str]:
-    """``(name, path)`` of the untuned model of manifest ``m``: its model, or the base of a tuned one."""
-    from index.manifest import loadable_model, tune_record
-
-    record = tune_record(m.model_path)
-    if record is None:
-        return m.model, loadable_model(m)
-    path = record["base_model_path"]
-    return record["base_model"], path if Path(path).exists() else record["base_model"]
-
-
-def model_view(searcher, model_path: str, vector_store) -> Any:
-    """A shallow copy of ``searcher`` whose semantic leg uses ``model_path`` and an in-memory vector
-    store (the candidate of ``index.tuned.Candidate``, or ``base_vectors``); the rest is shared."""
-    from index.embed import Embedder, resolve_model
-    from search.dense import DenseIndex
-
-    view = copy.copy(searcher)
-    view.manifest = copy.copy(searcher.manifest)
-    view.manifest.model, view.manifest.model_path = resolve_model(model_path)
-    view._embedder = Embedder(model_path)
-    view._dense = DenseIndex(vector_store.index, vector_store.tombstones)
-    return view
-
-
-def base_vectors(searcher, model: str):
-    """The index's vectors for ``model`` rebuilt in memory from the embedding cache (no embedding):
-    how ``claims eval`` ranks with the base model beside a tuned one."""
-    from index.embcache import open_cache
-    from index.vector_store import VectorStore
-    from index.vectorcache import catalog_vectors
-
-    m = searcher.manifest
-    store = VectorStore.empty(m.dimension)
-    with open_cache(searcher.dir, searcher.catalog.db) as cache:
-        for ids, matrix in catalog_vectors(searcher.catalog, cache, model, m.embed_fields, m.dimension):
-            store.index.add_with_ids(matrix, ids)
-    return store
 
 
 def _judged_key(s, qrels) -> str:
