@@ -118,6 +118,7 @@ def test_tuning_moves_the_relevant_passage_up_and_is_adopted(judged, tuned):
     assert report.scores["current"]["MAP@5"] == pytest.approx(0.5)
     assert report.scores["tuned model"]["MAP@5"] > 0.5
     assert report.adopted_model == report.trained_model and report.adopted_model.startswith("tuned-1-")
+    assert report.holdout_queries == 10 and report.p_values["tuned model"] < 0.05  # the adopt rule (#16)
     # a held-out claim (never trained on): its judged passage moves up in a plain `claims search`
     _, held = split(list(queries), TUNE["holdout"], TUNE["seed"])
     moved = [q for q in held if _rank_of(_ranking(index, queries[q]), "dis-" + q[1:]) == 1]
@@ -192,7 +193,8 @@ def test_a_tune_that_does_not_beat_the_holdout_changes_nothing(judged, tmp_path)
     report = _tune(index, folder, "rel.qrels", epochs=1, max_steps=2)  # the base is perfect on these
     assert report.scores["current"]["MAP@5"] == 1.0
     assert report.adopted_model is None and report.adopted_ranker is None
-    assert "unchanged" in report.notes[0]
+    assert all(p >= 0.05 for p in report.p_values.values()) and "tuned model" in report.p_values
+    assert "unchanged" in report.notes[-1]
     assert (index / "manifest.json").read_bytes() == manifest
     assert not [p for p in (index / "models").iterdir() if not p.name.startswith(".")]
 
@@ -269,6 +271,7 @@ def test_cli_tune_refuses_bad_input_before_loading_the_model(judged, tmp_path):
         (["--holdout", "1.5"], "--holdout"),
         (["--epochs", "0"], "--epochs"),
         (["--no-model", "--no-ranker"], "nothing to tune"),
+        (["--significance", "0"], "--significance"),
     ]
     for extra, said in cases:
         r = runner.invoke(app, ["tune", "--queries", str(folder / "q.tsv"), "--qrels", str(folder / "dis.qrels"),

@@ -186,6 +186,29 @@ def test_ranker_only_tune_adopts_explains_and_reverts(judged):
     assert again == before and explain["ranker"] == "fixed fusion"
 
 
+def test_cli_tune_prints_p_beside_before_and_after(judged):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    import shutil
+
+    shutil.copytree(judged / "index", judged / "index2")  # untuned, for the second run
+    args = ["tune", "--no-model", "--holdout", "0.3", "--queries", str(judged / "q.tsv"), "--qrels",
+            str(judged / "dis.qrels"), "--index"]  # fmt: skip
+    r = CliRunner().invoke(app, [*args, str(judged / "index")])
+    assert r.exit_code == 0, r.output
+    header, _, current, ranker = r.stdout.splitlines()[1:5]
+    assert header.split("|")[2:-1] == [" MAP@5 ", " MRR ", " nDCG@10 ", " p "]
+    assert current.split("|")[-2].strip() == ""  # the current ranking is what the others are tested against
+    assert float(ranker.split("|")[-2]) < 0.05 and "adopted only when p < 0.05" in r.stdout
+    assert "ranker: adopted" in r.stdout
+    # the same judgments, with a threshold no 9-query holdout can reach (smallest p: 1/512)
+    r = CliRunner().invoke(app, [*args, str(judged / "index2"), "--significance", "0.001"])
+    assert r.exit_code == 0, r.output
+    assert "ranker: unchanged" in r.stdout and "not adopted (may be noise)" in r.stdout
+
+
 def test_ranker_only_tune_that_cannot_win_changes_nothing(judged):
     index = judged / "index"
     manifest = (index / "manifest.json").read_bytes()
