@@ -977,7 +977,8 @@ def reindex(
 @app.command()
 @guarded
 def check(index: IndexOpt = DEFAULT_INDEX, as_json: JsonOpt = False) -> None:
-    """Verify that catalog, Whoosh and FAISS hold the same passages and the manifest's checksums match."""
+    """Verify that catalog, Whoosh and FAISS hold the same passages, the manifest's checksums match and the
+    embedding cache has a sound vector for every passage."""
     from index.shards import is_sharded
     from search.admin import check_index
     from search.shard_admin import sharded_check
