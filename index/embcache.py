@@ -72,10 +72,7 @@ class EmbeddingCache:
         self.db: sqlite3.Connection | None = None
         try:
             if readonly:
-                if self.path.exists():
-                    self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-                    self.db.execute("PRAGMA busy_timeout = 10000")
-                    self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self.db = self._open_readonly()
             else:
                 self.db = sqlite3.connect(self.path, check_same_thread=False)
                 self.db.execute("PRAGMA busy_timeout = 10000")
@@ -88,6 +85,15 @@ class EmbeddingCache:
             if self.db is not None:
                 self.db.close()
             raise damaged_cache(self.path, e, self.path.parent) from None
+
+    def _open_readonly(self) -> sqlite3.Connection | None:
+        """A read-only connection to the file, or None while it does not exist."""
+        if not self.path.exists():
+            return None
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
 
     def get(self, model: str, hashes: Iterable[str]) -> dict[str, bytes]:
         """``{text hash: float32 bytes}`` of the cached ``hashes`` for ``model``; the others are left out."""
@@ -106,21 +112,13 @@ class EmbeddingCache:
                     out.update(db.execute(sql, [model, *chunk]).fetchall())
             except sqlite3.OperationalError as e:
                 if db is self.legacy and "no such table" in str(e):
-                    self.legacy = None  # a writer migrated it meanwhile: the rows are in the file now
-                    return out | self._from_file(model, [h for h in todo if h not in out])
+                    # a writer migrated the index meanwhile: the rows are in the file now
+                    self.legacy = None
+                    self.db = self.db or self._open_readonly()
+                    return out | self.get(model, [h for h in todo if h not in out])
                 raise
             todo = [h for h in todo if h not in out]
         return out
-
-    def _from_file(self, model: str, hashes: list[str]) -> dict[str, bytes]:
-        if self.db is None and self.path.exists():
-            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            self.db.execute("PRAGMA busy_timeout = 10000")
-        legacy, self.legacy = self.legacy, None
-        try:
-            return self.get(model, hashes)
-        finally:
-            self.legacy = legacy
 
     def put(self, model: str, items: list[tuple[str, bytes]]) -> None:
         """Cache ``(text hash, float32 bytes)`` pairs for ``model``, committed and fsynced at once (a

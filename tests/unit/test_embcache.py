@@ -68,6 +68,7 @@ def test_format1_rows_are_read_then_migrated_idempotently(tmp_path):
     try:
         with open_cache(tmp_path, cat.db) as r:  # a reader before any writer: the catalog's table
             assert r.get("m", ["a", "b", "c"]) == {"a": vec(1, 2), "b": vec(3, 4)}
+        early = open_cache(tmp_path, cat.db)  # opened before the file exists
         with EmbeddingCache(tmp_path / EMBCACHE) as c:
             c.put("m", [("c", vec(5, 6))])
             assert migrate(cat.db, c) == 2
@@ -78,7 +79,9 @@ def test_format1_rows_are_read_then_migrated_idempotently(tmp_path):
             assert c.get("m", ["a", "b", "c"]) == {"a": vec(1, 2), "b": vec(3, 4), "c": vec(5, 6)}
             # the reader's legacy table vanished under it: it reads the file instead, no error
             assert reader.get("m", ["a", "c"]) == {"a": vec(1, 2), "c": vec(5, 6)}
+            assert early.get("m", ["b", "c"]) == {"b": vec(3, 4), "c": vec(5, 6)}  # opens the file then
             reader.close()
+            early.close()
         assert cat.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'embeddings'").fetchone() is None
     finally:
         cat.close()
