@@ -23,3 +23,24 @@ def test_keys_this_version_dropped_are_ignored(tmp_path):
     manifest_path(tmp_path).write_text(json.dumps(data), encoding="utf-8")
     back = read_manifest(tmp_path)
     assert (back.generation, back.model) == (2, "m") and not hasattr(back, "normalized")
+
+
+def test_format_versions_read_and_refused(tmp_path):
+    """Format 2 (the embedding cache in its own file) is current; format 1 (the cache in the catalog) is
+    still read (its first writer migrates it); anything older or newer is one line naming the fix."""
+    import pytest
+
+    from index.errors import IndexVersionError
+    from index.manifest import FORMAT_VERSION, MIN_FORMAT_VERSION
+
+    assert (MIN_FORMAT_VERSION, FORMAT_VERSION) == (1, 2)
+    write_manifest(tmp_path, Manifest(generation=4, model="m"))
+    data = json.loads(manifest_path(tmp_path).read_text(encoding="utf-8"))
+    assert data["format_version"] == 2
+    for version in (1, 2):
+        manifest_path(tmp_path).write_text(json.dumps(data | {"format_version": version}), encoding="utf-8")
+        assert read_manifest(tmp_path).format_version == version
+    for version, fix in ((0, "claims reindex"), (3, "pip install -U claims")):
+        manifest_path(tmp_path).write_text(json.dumps(data | {"format_version": version}), encoding="utf-8")
+        with pytest.raises(IndexVersionError, match=fix):
+            read_manifest(tmp_path)
