@@ -187,11 +187,11 @@ def test_ranker_only_tune_adopts_explains_and_reverts(judged):
 
 
 def test_cli_tune_prints_p_beside_before_and_after(judged):
+    import shutil
+
     from typer.testing import CliRunner
 
     from cli import app
-
-    import shutil
 
     shutil.copytree(judged / "index", judged / "index2")  # untuned, for the second run
     args = ["tune", "--no-model", "--holdout", "0.3", "--queries", str(judged / "q.tsv"), "--qrels",
