@@ -199,8 +199,9 @@ def migrate(catalog_db: sqlite3.Connection, cache: EmbeddingCache) -> int:
 
 def drop_legacy(catalog_db: sqlite3.Connection) -> None:
     """Drop a format-1 catalog's ``embeddings`` table (after ``migrate`` and the manifest's rewrite)."""
-    with catalog_db:
-        catalog_db.execute(f"DROP TABLE IF EXISTS {LEGACY_TABLE}")
+    if _has_table(catalog_db, LEGACY_TABLE):  # no write at all on a format-2 index
+        with catalog_db:
+            catalog_db.execute(f"DROP TABLE {LEGACY_TABLE}")
 
 
 def _db_path(db: sqlite3.Connection) -> str:
