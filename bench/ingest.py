@@ -68,9 +68,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    import torch
+    from index import embed  # before torch: the package sets OMP_WAIT_POLICY as the CLI gets it
 
-    from index import embed
+    import torch  # noqa: I001
     from index.catalog_reader import CatalogReader
     from index.embed import Embedder
     from index.ingest import ingest
