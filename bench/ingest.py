@@ -68,9 +68,11 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    from index import embed  # before torch: the package sets OMP_WAIT_POLICY as the CLI gets it
+    # what the index package sets before torch loads (index/__init__.py), so the baseline runs as ingest does
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
 
-    import torch  # noqa: I001
+    from index import embed
     from index.catalog_reader import CatalogReader
     from index.embed import Embedder
     from index.ingest import ingest
