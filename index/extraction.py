@@ -48,10 +48,10 @@ def extract_window(
     Returns:
         Per article, one ``ClaimFeatures`` per passage in order (``checkworthy`` None).
     """
-    from index.intel.pipeline import extract, parse
+    from index.intel.pipeline import extract, parse_for_claims
 
     texts = [p.text for passages, _, _ in items for p in passages]
-    docs = parse(texts, batch_size=batch_size) if texts else []
+    docs = parse_for_claims(texts, batch_size=batch_size) if texts else []
     out, k = [], 0
     for passages, text, date in items:
         n = len(passages)

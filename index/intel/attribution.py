@@ -241,9 +241,12 @@ def _label_relations(text: str) -> list[Relation]:
 
 
 def relations(doc) -> list[Relation]:
-    """Every attribution relation in ``doc`` (a spaCy ``Doc`` with a dependency parse), in text order."""
-    quotes = _quote_spans(doc.text)
+    """Every attribution relation in ``doc`` (a spaCy ``Doc`` with a dependency parse), in text order.
+    A Doc without a parse gets only the relations that need none (labels, signed quotations)."""
     out: list[Relation] = _label_relations(doc.text)
+    if not doc.has_annotation("DEP"):
+        return sorted(out, key=lambda r: r.cue[0])
+    quotes = _quote_spans(doc.text)
     taken = [r.content for r in out]
     for sent in doc.sents:
         sent_quotes = [
