@@ -35,66 +35,17 @@ from pathlib import Path
 import numpy as np
 
 from index import extraction
-from index.errors import ClaimsError
 from index.extraction import extract_window
 from index.ingest import IngestReport, PlannedArticle, Progress, apply, plan
+from index.ray_cluster import connect, require_ray, validate_workers
 from index.records import FieldMap, Problem
 from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
 from index.sources import iter_files, read_file
 from index.writer import IndexWriter
 
-INSTALL_HINT = "--ray needs Ray: pip install 'claims[ray]'"
 PLAN_CPUS = 0.25  # a plan task is cheap next to embedding: it must never wait for the actors' CPUs
 ROWS_PER_BLOB = 64  # planned articles pickled together in one Ray Data row
 MAX_RESTARTS = 3  # an embedding actor that dies is restarted this many times; its calls are retried
-
-
-class RayMissingError(ClaimsError):
-    """``--ray`` was given but Ray is not installed."""
-
-
-def require_ray():
-    """Import Ray, or raise ``RayMissingError`` naming ``pip install 'claims[ray]'``."""
-    try:
-        import ray
-        import ray.data  # noqa: F401 - the [data] extra
-    except ImportError:
-        raise RayMissingError(INSTALL_HINT) from None
-    return ray
-
-
-def validate_workers(workers: int) -> int:
-    """``workers`` (embedding actors) must be at least 1: raises ``ClaimsError`` otherwise."""
-    if workers < 1:
-        raise ClaimsError(f"--workers {workers}: must be at least 1")
-    return workers
-
-
-def connect(ray, address: str, workers: int) -> bool:
-    """Join a cluster: ``local`` starts one in this process with ``num_cpus=workers`` (unless Ray is
-    already initialised here, e.g. by a test), ``auto`` or ``HOST:PORT`` connects to a running one.
-
-    Returns:
-        True when this call started Ray (the caller shuts it down).
-    """
-    if ray.is_initialized():
-        return False
-    import logging
-
-    for name in ("ray", "ray.data"):  # Ray's INFO lines (dataset plans, timings) are not ours to print
-        logging.getLogger(name).setLevel(logging.WARNING)
-    kwargs = {"logging_level": logging.WARNING, "include_dashboard": False, "log_to_driver": False}
-    try:
-        if address == "local":
-            ray.init(num_cpus=workers, **kwargs)
-        else:
-            ray.init(address=address, **kwargs)
-    except ConnectionError as e:
-        raise ClaimsError(
-            f"--ray {address}: cannot connect to a Ray cluster ({e}); start one with `ray start --head` "
-            "or use --ray local"
-        ) from None
-    return True
 
 
 class _EmbedActor:
