@@ -285,6 +285,29 @@ def _options(**kw) -> Any:
     return so.validate(opts)
 
 
+RaySearchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Sharded --index: search each shard in a Ray actor ('local', 'auto' or HOST:PORT). "
+        "Needs pip install 'claims[ray]'.",
+    ),
+]
+
+
+def _searcher(index: Path, model: str | None, ray: str | None):
+    """The ``Searcher`` of a read command, as a context manager: with ``--ray``, a sharded index's
+    shards are Ray actors (``search.shard_exec.open_ray``: Ray and the index are checked first)."""
+    from search.searcher import Searcher
+
+    if ray is None:
+        return Searcher(index, model=model)
+    from search.shard_exec import open_ray
+
+    return open_ray(index, model, ray)
+
+
 def _pick(values: dict[str, Any]) -> dict[str, Any]:
     """The search options among a command's parameters."""
     import dataclasses
@@ -609,15 +632,14 @@ def search(
     query_syntax: SyntaxOpt = False,
     fmt: RunFormatOpt = "jsonl",
     output: RunOutputOpt = None,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Search passages: keyword (Whoosh BM25F), semantic (FAISS) or hybrid (fused)."""
-    from search.searcher import Searcher
-
     opts = _options(**_pick(locals()))
     _check_batch(queries, query, output, "QUERY")
     if query is None and queries is None:
         _fail("give a QUERY, or --queries FILE.tsv for a batch run")
-    with Searcher(index, model=model) as s:
+    with _searcher(index, model, ray) as s:
         if queries is not None:
             _batch(s, queries, opts, fmt, "search", query_syntax, output, quiet)
         result = s.search(query, opts)
@@ -689,15 +711,14 @@ def similar(
     queries: QueriesOpt = None,
     fmt: RunFormatOpt = "jsonl",
     output: RunOutputOpt = None,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Find claims similar to a text or a passage; near-duplicates collapse into clusters (first seen first)."""
-    from search.searcher import Searcher
-
     opts = _options(**_pick(locals()))
     _check_batch(queries, claim, output, "CLAIM")
     if queries is not None and passage_id is not None:
         _fail("give --id PASSAGE_ID or --queries FILE, not both")
-    with Searcher(index, model=model) as s:
+    with _searcher(index, model, ray) as s:
         if queries is not None:
             _batch(s, queries, opts, fmt, "similar", False, output, quiet)
         result = s.similar(claim, passage_id=passage_id, opts=opts)
@@ -750,6 +771,7 @@ def export(
     threshold: ThresholdOpt = None,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Export ranked passages with provenance (JSON Lines, CSV, Parquet, TREC run) plus a manifest."""
     from search.export import export as run_export
@@ -757,7 +779,11 @@ def export(
 
     opts = _options(**_pick(locals()))
     Output(output)  # a folder is refused before anything loads
-    n = run_export(index, query, output, opts, fmt=fmt, model=model)
+    if ray is None:
+        n = run_export(index, query, output, opts, fmt=fmt, model=model)
+    else:
+        with _searcher(index, model, ray) as s:
+            n = run_export(index, query, output, opts, fmt=fmt, model=model, searcher=s)
     if not quiet:
         err.print(f"exported {n} rows -> {'stdout' if output == '-' else output}", highlight=False)
     raise typer.Exit(0 if n else 1)
@@ -856,15 +882,15 @@ def facets(
     literal: LiteralOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     model: ModelOpt = None,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Counts of speakers, places, weapons, sources and months over ALL the passages a query matches."""
     from search.facets import facets as run_facets
     from search.facets import parse_by
-    from search.searcher import Searcher
 
     names = parse_by(by)
     opts = _options(**_pick(locals()), limit=0)
-    with Searcher(index, model=model) as s:
+    with _searcher(index, model, ray) as s:
         result = run_facets(s, query, opts, names, top=top)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))

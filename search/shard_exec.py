@@ -20,7 +20,8 @@ the **fetch phase** (``catalog``: the page's rows, from the shards that hold the
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,40 @@ class RayShards:
         for a in self.actors.values():
             self.ray.kill(a)
         self.actors = {}
+
+
+@contextmanager
+def open_ray(index_dir: Path | None, model: str | None = None, address: str = "local") -> Iterator[Any]:
+    """A ``search.sharded.ShardedSearcher`` over ``index_dir`` whose shards are Ray actors
+    (``RayShards``), closed (and a cluster this call started shut down) when the block ends.
+
+    Args:
+        address: ``local`` (start a cluster here with a CPU per shard, up to the machine's cores),
+            ``auto`` or ``HOST:PORT`` (a running cluster), as ``claims ingest --ray``.
+
+    Raises:
+        RayMissingError: Ray is not installed (names ``pip install 'claims[ray]'``); checked first.
+        ShardError: ``index_dir`` is not a sharded index. ClaimsError: no cluster at ``address``.
+    """
+    import os
+
+    from index.ray_cluster import connect, require_ray
+    from index.shards import ShardError, is_sharded
+    from search.searcher import default_index
+    from search.sharded import ShardedSearcher, shard_dirs
+
+    ray = require_ray()
+    index_dir = Path(index_dir) if index_dir else default_index()
+    if not is_sharded(index_dir):
+        raise ShardError(
+            f"--ray fans a search out over the shards of a sharded index, and {index_dir} is one index: "
+            "drop --ray (or build a sharded one with `claims ingest PATH --shards N`)"
+        )
+    dirs = shard_dirs(index_dir)
+    started = connect(ray, address, max(1, min(len(dirs), os.cpu_count() or 1)))
+    try:
+        with ShardedSearcher(index_dir, model, shards=RayShards(ray, dirs, model)) as s:
+            yield s
+    finally:
+        if started:
+            ray.shutdown()
