@@ -449,22 +449,23 @@ def ingest(
     if shards is not None:
         validate_count(shards)
     sharded = shards is not None or is_sharded(index)
-    if sharded and ray is not None:
-        _fail("--ray does not ingest into a sharded index yet: drop --ray (shards are ingested one by one)")
+    if ray is not None:  # checked before anything heavy loads: the options, then that Ray is there at all
+        from index.ray_cluster import require_ray, validate_workers
+
+        validate_workers(2 if workers is None else workers)
+        require_ray()
     if sharded:
         from functools import partial
 
         from index.shard_ingest import ingest_sharded
 
-        run_ingest = partial(ingest_sharded, shards=shards)
+        ray_opts = {} if ray is None else {"ray": ray, "workers": 2 if workers is None else workers}
+        run_ingest = partial(ingest_sharded, shards=shards, **ray_opts)
     elif ray is not None:
-        # checked before anything heavy loads: the options, then that Ray is there at all
         from functools import partial
 
-        from index.ray_ingest import ingest_ray, require_ray, validate_workers
+        from index.ray_ingest import ingest_ray
 
-        validate_workers(2 if workers is None else workers)
-        require_ray()
         run_ingest = partial(ingest_ray, address=ray, workers=2 if workers is None else workers)
     else:
         from index.ingest import ingest as run_ingest

@@ -187,3 +187,40 @@ def test_bad_workers_fail_before_anything_starts(args, expected, tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert "heavy: []" in result.stdout and not index.exists()
+
+
+@pytest.mark.ray
+@needs_ray
+def test_sharded_ingest_on_ray_equals_a_local_sharded_ingest(ray_cluster, corpora_small, tmp_path, cli):
+    """``--shards 3 --ray``: one plan stage and one actor pool, one writer per shard; every shard holds
+    the passages, offsets and vectors the local sharded ingest gives it."""
+    from index.shard_ingest import ingest_sharded
+    from index.shards import read_shards
+
+    local = ingest_sharded(tmp_path / "local", corpora_small, shards=3)
+    args = (
+        "ingest",
+        *corpora_small,
+        "--shards",
+        "3",
+        "--ray",
+        "local",
+        "--index",
+        tmp_path / "ray",
+        "--json",
+    )
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["added"], report["passages"]) == (local.added, local.passages) and local.added > 0
+    assert report["generation"] == local.generation == 3  # one commit per shard, summed
+    shards = 0
+    for (_, ours), (_, theirs) in zip(
+        read_shards(tmp_path / "ray").dirs(tmp_path / "ray"),
+        read_shards(tmp_path / "local").dirs(tmp_path / "local"),
+        strict=True,
+    ):
+        shards += bool(assert_same_index(ours, theirs))
+    assert shards == 3  # every shard received articles
+    again = json.loads(cli(*args).stdout)  # a re-ingest is a no-op on every shard
+    assert (again["added"], again["unchanged"], again["embedded"]) == (0, local.added, 0)

@@ -416,13 +416,13 @@ def test_shard_add_builds_the_same_sharded_index_from_existing_indexes(tiny_shar
         assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-def test_ingest_shards_refuses_a_mismatch_and_ray(tiny_sharded, tmp_path, cli):
+def test_ingest_shards_refuses_a_mismatch_and_bad_ray_options(tiny_sharded, tmp_path, cli):
     src = tmp_path / "a.jsonl"
     src.write_text(json.dumps({"id": "x", "text": "Patriot batteries moved west."}) + "\n")
     for args, words in (
         (("--shards", "3", "--index", tiny_sharded), "over 2 shards, not 3"),
         (("--shards", "0", "--index", tmp_path / "n"), "--shards 0"),
-        (("--shards", "2", "--ray", "local", "--index", tmp_path / "n"), "--ray"),
+        (("--shards", "2", "--ray", "local", "--workers", "0", "--index", tmp_path / "n"), "--workers 0"),
     ):
         r = cli("ingest", src, *args)
         assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
