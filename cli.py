@@ -1063,21 +1063,22 @@ def serve(
     quiet: QuietOpt = False,
 ) -> None:
     """Serve the index over HTTP: search pages and a JSON API (read-only by default)."""
-    from index.manifest import read_manifest
     from index.shards import is_sharded
     from search.serve import check_bind
+    from search.serve.state import generation_of
 
     check_bind(host, token)
-    if is_sharded(index):
-        _fail(f"claims serve does not read a sharded index yet: serve one shard (--index {index}/shard-00)")
-    read_manifest(index)  # a missing or damaged index fails here, in one line
+    generation_of(index)  # a missing or damaged index (or shard) fails here, in one line
     import uvicorn
 
     from search.serve import create_app
 
     ingest = None
     if allow_ingest:
-        from index.ingest import ingest
+        if is_sharded(index):
+            from index.shard_ingest import ingest_sharded as ingest
+        else:
+            from index.ingest import ingest
 
     web = create_app(index, model=model, token=token, ingest=ingest, time_limit=time_limit)
     if not quiet:

@@ -275,8 +275,11 @@ def test_every_read_command_works_on_the_sharded_index(pair, cli, tmp_path):
         assert r.exit_code == 0, r.stderr
         runs.append([float(line.split()[4]) for line in r.stdout.splitlines()])  # qid Q0 doc rank score tag
     assert runs[1] == pytest.approx(runs[0], abs=1e-6) and runs[0]
-    r = cli("serve", "--index", sharded)
-    assert r.exit_code == 2 and "sharded" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    from index.shards import create
+
+    create(tmp_path / "empty", 2)  # serve (test_serve_a_sharded_index_...) refuses a sharded index of nothing
+    r = cli("serve", "--index", tmp_path / "empty")
+    assert r.exit_code == 2 and "holds nothing yet" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 @requires_shared
@@ -578,3 +581,45 @@ def test_search_ray_flag_without_ray_installed_names_the_extra(tmp_path):
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "pip install 'claims[ray]'" in lines[0], r.stderr
     assert "heavy: []" in r.stdout
+
+
+# -- claims serve on a sharded index ---------------------------------------------------------------
+@requires_shared
+def test_serve_a_sharded_index_answers_as_the_cli_and_reloads_per_shard(pair, copy_index, cli, tmp_path):
+    """The real HTTP server on loopback: the same hits, byte for byte, as ``claims search --json`` on
+    the sharded index; a commit to one shard is served as a new generation (the shards' sum)."""
+    import urllib.request
+    from urllib.parse import urlencode
+
+    from index.shard_ingest import ingest_sharded
+    from search.serve import create_app
+    from search.serve.background import BackgroundServer
+
+    index = copy_index(pair[1])
+    with BackgroundServer(create_app(index)) as srv:
+        for q, flags in (
+            ("Kyiv missile strike", []),
+            ("Russia", ["--mode", "keyword", "--limit", "7"]),
+            ('"chemical weapons"', ["--mode", "keyword"]),
+            ("sanctions against Moscow", ["--mode", "semantic", "--limit", "5"]),
+            ("NATO expansion", ["--since", "2022-01-01"]),
+        ):
+            want = cli("search", q, "--index", index, "--json", *flags)
+            assert want.exit_code == 0 and want.stdout.strip(), want.stderr
+            params = [("q", q), ("format", "jsonl")] + [
+                ({"--limit": "k"}.get(k, k.lstrip("-")), v)
+                for k, v in zip(flags[::2], flags[1::2], strict=True)
+            ]
+            with urllib.request.urlopen(f"{srv.url}/api/search?{urlencode(params)}", timeout=60) as r:
+                assert r.read().decode("utf-8").splitlines() == want.stdout.splitlines(), q
+        with urllib.request.urlopen(f"{srv.url}/api/stats", timeout=60) as r:
+            stats = json.loads(r.read())
+        assert len(stats["shards"]) == SHARDS and stats["served_generation"] == SHARDS  # one commit each
+        src = tmp_path / "new.jsonl"
+        src.write_text(
+            json.dumps({"id": "zq-1", "text": "Zorblatt drones struck a depot near Izium."}) + "\n"
+        )
+        ingest_sharded(index, [src], extract=False)  # one shard commits
+        with urllib.request.urlopen(f"{srv.url}/api/search?{urlencode({'q': 'zorblatt'})}", timeout=60) as r:
+            got = json.loads(r.read())
+        assert [h["article_id"] for h in got["hits"]] == ["zq-1"] and got["generation"] == SHARDS + 1
