@@ -230,6 +230,9 @@ class RayShards:
     open in the actor, as ``claims serve`` keeps one); a ``map`` calls every shard at once and waits
     for all. The shard folders must be on storage the actors' nodes see.
 
+    An actor that dies is not restarted (a new one would open its shard at a later generation than
+    the others): the query fails with one ``ClaimsError`` and the searcher should be reopened.
+
     Raises:
         IndexNotFoundError...: from an actor that cannot open its shard (the first error is raised).
     """
@@ -259,8 +262,10 @@ class RayShards:
         except self.ray.exceptions.RayActorError as e:
             from index.errors import ClaimsError
 
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ClaimsError(f"a shard actor failed ({msg}): run the search again") from None
+            raise ClaimsError(
+                f"the Ray actor of a shard died ({type(e).__name__}): run the command again "
+                "(on a cluster, `ray status` shows whether a node was lost)"
+            ) from None
         return dict(zip(refs, got, strict=True))
 
     def close(self) -> None:

@@ -527,10 +527,15 @@ def test_ray_fan_out_facets_and_similar_equal_the_in_process_shards(searchers, r
 @pytest.mark.ray
 @needs_ray
 def test_bm25f_by_hand_on_ray_actors(tiny_sharded, ray_cluster):
+    from index.errors import ClaimsError
+    from search.options import SearchOptions
     from search.shard_exec import open_ray
 
     with open_ray(tiny_sharded, address="local") as s:
         assert_bm25f_by_hand(s)
+        ray_cluster.kill(s.exec.actors[1])  # a shard's actor dies: one error naming the fix, no hang
+        with pytest.raises(ClaimsError, match="actor of a shard died.*run the command again"):
+            s.search("bayraktar", SearchOptions(mode="keyword"))
 
 
 @pytest.mark.ray
