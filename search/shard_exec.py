@@ -105,11 +105,11 @@ class ShardWorker:
     last one is kept, so the keyword and dense legs of a query compute it once.
     """
 
-    def __init__(self, number: int, index_dir: str | Path, model: str | None = None, searcher=None):
+    def __init__(self, number: int, index_dir: str | Path, model: str | None = None):
         from search.searcher import Searcher
 
         self.number = number
-        self.searcher = searcher if searcher is not None else Searcher(Path(index_dir), model=model)
+        self.searcher = Searcher(Path(index_dir), model=model)
         self._plan: tuple[Any, Any] = (object(), None)
 
     # -- what the driver needs once ----------------------------------------------------------------
@@ -130,12 +130,12 @@ class ShardWorker:
     # -- DFS and query phases ----------------------------------------------------------------------
     def dfs(self, queries: Sequence[Any]) -> ShardStats:
         """This shard's statistics for the terms of ``queries`` (Whoosh queries; None skipped)."""
+        from whoosh.query.terms import MultiTerm
+
         s = self.searcher.whoosh
         r = s.reader()
         schema = s.schema
         out = ShardStats(s.doc_count_all(), {n: r.field_length(n) for n in schema.scorable_names()}, {}, {})
-        from whoosh.query.terms import MultiTerm
-
         for q in queries:
             if q is None:
                 continue

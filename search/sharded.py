@@ -2,16 +2,19 @@
 ranks exactly as one index over the same articles.
 
 A ``ShardedSearcher`` is a ``search.searcher.Searcher`` whose stores are views over one ``Searcher``
-per shard, so the search contract (options, parsing, snapshot check, date leg, fusion once over the
-merged candidates, the page) is the single index's own code:
+per shard, each held by a ``search.shard_exec.ShardWorker`` that does the shard's part of the work (in
+this process, or in a Ray actor with ``--ray``: the same calls either way), so the search contract
+(options, parsing, snapshot check, date leg, fusion once over the merged candidates, the page) is the
+single index's own code:
 
-* **Keyword leg**, Elasticsearch's ``dfs_query_then_fetch``: before any shard scores, every shard's
-  Whoosh searcher is given the **global BM25F statistics** (``GlobalStats``: document frequency and
-  document count summed over shards, for the idf; summed field lengths over the summed document count,
-  for the average field length; and the coordination's term count over every shard,
-  ``index.whoosh_patch``). Both Whoosh and the numpy impact path read them from that searcher. Each
-  shard returns its top ``depth``; the merged top ``depth`` is the single index's (every global top-k
-  passage is in its shard's top-k). The AND-first rule is decided on the merged AND results.
+* **Keyword leg**, Elasticsearch's ``dfs_query_then_fetch``: before any shard scores (the DFS phase
+  collects each shard's statistics for the query's terms), every shard's Whoosh searcher is given the
+  **global BM25F statistics** (``GlobalStats``: document frequency and document count summed over
+  shards, for the idf; summed field lengths over the summed document count, for the average field
+  length; and the coordination's term count over every shard, ``index.whoosh_patch``). Both Whoosh and
+  the numpy impact path read them from that searcher. Each shard returns its top ``depth``; the merged
+  top ``depth`` is the single index's (every global top-k passage is in its shard's top-k). The
+  AND-first rule is decided on the merged AND results.
 * **Dense leg**: each shard's exact top ``k`` (ids restricted per shard), merged by cosine: the single
   index's top ``k`` for exact stores; within each shard's ANN recall for IVF ones.
 * **Filters**: one ``FilterPlan`` per shard (``ShardedPlan``); ``allowed()`` is their union.
