@@ -13,6 +13,11 @@ read-only) and one query encoder (and its cache; encoding is serialised by ``ind
 member has its own Whoosh searcher and catalog connection, opened on first need. Requests on different
 generations do not wait for each other. ``Runner.run`` runs a call on the worker pool with a time
 limit (``QueryTimeout`` past it; the call finishes in the background, holding its worker).
+
+A sharded index (``index.shards``) is served the same way: the members are
+``search.sharded.ShardedSearcher``s (each with a ``Searcher`` per shard), the stamp covers
+``shards.json`` and every shard's manifest, and a generation's number is the sum of the shards'
+(``generation_of``), which changes whenever any shard commits.
 """
 
 from __future__ import annotations
