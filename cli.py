@@ -285,6 +285,29 @@ def _options(**kw) -> Any:
     return so.validate(opts)
 
 
+RaySearchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Sharded --index: search each shard in a Ray actor ('local', 'auto' or HOST:PORT). "
+        "Needs pip install 'claims[ray]'.",
+    ),
+]
+
+
+def _searcher(index: Path, model: str | None, ray: str | None):
+    """The ``Searcher`` of a read command, as a context manager: with ``--ray``, a sharded index's
+    shards are Ray actors (``search.shard_exec.open_ray``: Ray and the index are checked first)."""
+    from search.searcher import Searcher
+
+    if ray is None:
+        return Searcher(index, model=model)
+    from search.shard_exec import open_ray
+
+    return open_ray(index, model, ray)
+
+
 def _pick(values: dict[str, Any]) -> dict[str, Any]:
     """The search options among a command's parameters."""
     import dataclasses
@@ -426,22 +449,23 @@ def ingest(
     if shards is not None:
         validate_count(shards)
     sharded = shards is not None or is_sharded(index)
-    if sharded and ray is not None:
-        _fail("--ray does not ingest into a sharded index yet: drop --ray (shards are ingested one by one)")
+    if ray is not None:  # checked before anything heavy loads: the options, then that Ray is there at all
+        from index.ray_cluster import require_ray, validate_workers
+
+        validate_workers(2 if workers is None else workers)
+        require_ray()
     if sharded:
         from functools import partial
 
         from index.shard_ingest import ingest_sharded
 
-        run_ingest = partial(ingest_sharded, shards=shards)
+        ray_opts = {} if ray is None else {"ray": ray, "workers": 2 if workers is None else workers}
+        run_ingest = partial(ingest_sharded, shards=shards, **ray_opts)
     elif ray is not None:
-        # checked before anything heavy loads: the options, then that Ray is there at all
         from functools import partial
 
-        from index.ray_ingest import ingest_ray, require_ray, validate_workers
+        from index.ray_ingest import ingest_ray
 
-        validate_workers(2 if workers is None else workers)
-        require_ray()
         run_ingest = partial(ingest_ray, address=ray, workers=2 if workers is None else workers)
     else:
         from index.ingest import ingest as run_ingest
@@ -609,15 +633,14 @@ def search(
     query_syntax: SyntaxOpt = False,
     fmt: RunFormatOpt = "jsonl",
     output: RunOutputOpt = None,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Search passages: keyword (Whoosh BM25F), semantic (FAISS) or hybrid (fused)."""
-    from search.searcher import Searcher
-
     opts = _options(**_pick(locals()))
     _check_batch(queries, query, output, "QUERY")
     if query is None and queries is None:
         _fail("give a QUERY, or --queries FILE.tsv for a batch run")
-    with Searcher(index, model=model) as s:
+    with _searcher(index, model, ray) as s:
         if queries is not None:
             _batch(s, queries, opts, fmt, "search", query_syntax, output, quiet)
         result = s.search(query, opts)
@@ -689,15 +712,14 @@ def similar(
     queries: QueriesOpt = None,
     fmt: RunFormatOpt = "jsonl",
     output: RunOutputOpt = None,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Find claims similar to a text or a passage; near-duplicates collapse into clusters (first seen first)."""
-    from search.searcher import Searcher
-
     opts = _options(**_pick(locals()))
     _check_batch(queries, claim, output, "CLAIM")
     if queries is not None and passage_id is not None:
         _fail("give --id PASSAGE_ID or --queries FILE, not both")
-    with Searcher(index, model=model) as s:
+    with _searcher(index, model, ray) as s:
         if queries is not None:
             _batch(s, queries, opts, fmt, "similar", False, output, quiet)
         result = s.similar(claim, passage_id=passage_id, opts=opts)
@@ -750,6 +772,7 @@ def export(
     threshold: ThresholdOpt = None,
     model: ModelOpt = None,
     quiet: QuietOpt = False,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Export ranked passages with provenance (JSON Lines, CSV, Parquet, TREC run) plus a manifest."""
     from search.export import export as run_export
@@ -757,7 +780,11 @@ def export(
 
     opts = _options(**_pick(locals()))
     Output(output)  # a folder is refused before anything loads
-    n = run_export(index, query, output, opts, fmt=fmt, model=model)
+    if ray is None:
+        n = run_export(index, query, output, opts, fmt=fmt, model=model)
+    else:
+        with _searcher(index, model, ray) as s:
+            n = run_export(index, query, output, opts, fmt=fmt, model=model, searcher=s)
     if not quiet:
         err.print(f"exported {n} rows -> {'stdout' if output == '-' else output}", highlight=False)
     raise typer.Exit(0 if n else 1)
@@ -856,15 +883,15 @@ def facets(
     literal: LiteralOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     model: ModelOpt = None,
+    ray: RaySearchOpt = None,
 ) -> None:
     """Counts of speakers, places, weapons, sources and months over ALL the passages a query matches."""
     from search.facets import facets as run_facets
     from search.facets import parse_by
-    from search.searcher import Searcher
 
     names = parse_by(by)
     opts = _options(**_pick(locals()), limit=0)
-    with Searcher(index, model=model) as s:
+    with _searcher(index, model, ray) as s:
         result = run_facets(s, query, opts, names, top=top)
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -1037,21 +1064,22 @@ def serve(
     quiet: QuietOpt = False,
 ) -> None:
     """Serve the index over HTTP: search pages and a JSON API (read-only by default)."""
-    from index.manifest import read_manifest
     from index.shards import is_sharded
     from search.serve import check_bind
+    from search.serve.state import generation_of
 
     check_bind(host, token)
-    if is_sharded(index):
-        _fail(f"claims serve does not read a sharded index yet: serve one shard (--index {index}/shard-00)")
-    read_manifest(index)  # a missing or damaged index fails here, in one line
+    generation_of(index)  # a missing or damaged index (or shard) fails here, in one line
     import uvicorn
 
     from search.serve import create_app
 
     ingest = None
     if allow_ingest:
-        from index.ingest import ingest
+        if is_sharded(index):
+            from index.shard_ingest import ingest_sharded as ingest
+        else:
+            from index.ingest import ingest
 
     web = create_app(index, model=model, token=token, ingest=ingest, time_limit=time_limit)
     if not quiet:

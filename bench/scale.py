@@ -19,6 +19,11 @@ routed by article id (``index.shards.route``), without vectors. Every query of `
 ``Searcher.search`` (k=10, keyword mode), warm, median of ``--passes``; both must return the same
 scores (checked). Per shard: each shard's own keyword leg (its part of the scatter: parsed query,
 filter plan, BM25F top 100 with the global statistics) timed alone, beside the single index's leg.
+With ``--ray-queries`` the same queries also run on the sharded index fanned out over one Ray actor per
+shard (``search.shard_exec.open_ray`` on a local cluster of ``--cpus`` CPUs, started before timing), in
+the same run, and must return the same scores as the in-process shards.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/scale.py --query-sizes 30000 --no-ingest --ray-queries
 """
 
 from __future__ import annotations
@@ -132,9 +137,10 @@ def build_shards(out: Path, n: int, groups, shards: int) -> Path:
     return folder
 
 
-def query_latency(out: Path, n: int, groups, shards: int, passes: int) -> dict:
+def query_latency(out: Path, n: int, groups, shards: int, passes: int, ray_cpus: int = 0) -> dict:
     """Keyword ``Searcher.search`` p50/p95 on one index and on ``shards`` shards of the same passages,
-    and each shard's own keyword leg; the two rankings' scores must agree."""
+    and each shard's own keyword leg; the two rankings' scores must agree. ``ray_cpus``: also the
+    sharded index fanned out over Ray actors (a local cluster of that many CPUs; 0: not run)."""
     from common import KEYWORD_QUERIES, build_claims_keyword_index, latencies_ms, summary
 
     from search.options import SearchOptions
@@ -161,6 +167,8 @@ def query_latency(out: Path, n: int, groups, shards: int, passes: int) -> dict:
         for label, se in (("single", one), ("sharded", many)):
             ms = latencies_ms(lambda i, se=se: se.search(texts[i], opts[i]), range(len(texts)), passes)
             row[label] = summary(ms)
+        if ray_cpus:
+            row |= _ray_fan_out(sharded_dir, many, texts, opts, passes, ray_cpus)
         per_shard = []
         for number, sh in [("single", one), *many.shards]:
             plans = [sh.filter_plan(o.filters) for o in opts]
@@ -178,9 +186,35 @@ def query_latency(out: Path, n: int, groups, shards: int, passes: int) -> dict:
             )
         row["per_shard"] = per_shard
     row["ratio_p50"] = round(row["sharded"]["p50_ms"] / row["single"]["p50_ms"], 2)
+    if ray_cpus:
+        row["ray_ratio_p50"] = round(row["ray"]["p50_ms"] / row["single"]["p50_ms"], 2)
+        row["ray_vs_sharded_p50"] = round(row["ray"]["p50_ms"] / row["sharded"]["p50_ms"], 2)
     row["bytes_single_mb"] = round(_mb(single_dir), 1)
     row["bytes_sharded_mb"] = round(_mb(sharded_dir), 1)
     return row
+
+
+def _ray_fan_out(sharded_dir: Path, local, texts, opts, passes: int, cpus: int) -> dict:
+    """The queries on ``sharded_dir`` with one Ray actor per shard; scores checked against ``local``."""
+    import ray
+    from common import latencies_ms, summary
+
+    from search.shard_exec import open_ray
+
+    ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    try:
+        with open_ray(sharded_dir, address="local") as fanned:
+            same = 0
+            for t, o in zip(texts, opts, strict=True):
+                a = [(h.passage_id, h.score) for h in local.search(t, o).hits]
+                b = [(h.passage_id, h.score) for h in fanned.search(t, o).hits]
+                same += [i for i, _ in a] == [i for i, _ in b] and all(
+                    abs(x[1] - y[1]) <= 1e-6 for x, y in zip(a, b, strict=True)
+                )
+            ms = latencies_ms(lambda i: fanned.search(texts[i], opts[i]), range(len(texts)), passes)
+            return {"ray": summary(ms), "ray_same_as_sharded": same, "ray_cpus": cpus}
+    finally:
+        ray.shutdown()
 
 
 def _mb(path: Path) -> float:
@@ -213,6 +247,34 @@ def print_queries(rows: list[dict]) -> None:
             ],
         )
     )
+    fanned = [r for r in rows if "ray" in r]
+    if fanned:
+        print()
+        print(
+            md_table(
+                [
+                    "passages",
+                    "shards",
+                    "Ray fan-out p50 / p95 ms",
+                    "Ray / single p50",
+                    "Ray / in-process sharded p50",
+                    "same ids and scores as in-process",
+                    "Ray CPUs",
+                ],
+                [
+                    (
+                        f"{r['passages']:,}",
+                        r["shards"],
+                        f"{r['ray']['p50_ms']} / {r['ray']['p95_ms']}",
+                        r["ray_ratio_p50"],
+                        r["ray_vs_sharded_p50"],
+                        f"{r['ray_same_as_sharded']} of {r['queries']}",
+                        r["ray_cpus"],
+                    )
+                    for r in fanned
+                ],
+            )
+        )
     print()
     print(
         md_table(
@@ -235,13 +297,18 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=3, help="shards of the sharded index (query latency)")
     ap.add_argument("--passes", type=int, default=3, help="timed passes per query (median taken)")
     ap.add_argument("--no-ingest", action="store_true", help="skip the Ray ingest part")
+    ap.add_argument(
+        "--ray-queries", action="store_true", help="also time the sharded queries fanned out over Ray actors"
+    )
     args = ap.parse_args()
     require_shared()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.query_sizes:
         groups = split_all(read_articles())
         rows = [
-            query_latency(args.out, int(n), groups, args.shards, args.passes)
+            query_latency(
+                args.out, int(n), groups, args.shards, args.passes, args.cpus if args.ray_queries else 0
+            )
             for n in args.query_sizes.split(",")
         ]
         print(f"`{command_line()}` (code {CODE_VERSION})\n")

@@ -28,73 +28,25 @@ import math
 import pickle
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from index import extraction
-from index.errors import ClaimsError
 from index.extraction import extract_window
 from index.ingest import IngestReport, PlannedArticle, Progress, apply, plan
+from index.ray_cluster import connect, require_ray, validate_workers
 from index.records import FieldMap, Problem
-from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase
+from index.run_base import COMMIT_ARTICLES, COMMIT_SECONDS, RunBase, finish_runs
 from index.sources import iter_files, read_file
 from index.writer import IndexWriter
 
-INSTALL_HINT = "--ray needs Ray: pip install 'claims[ray]'"
 PLAN_CPUS = 0.25  # a plan task is cheap next to embedding: it must never wait for the actors' CPUs
 ROWS_PER_BLOB = 64  # planned articles pickled together in one Ray Data row
 MAX_RESTARTS = 3  # an embedding actor that dies is restarted this many times; its calls are retried
-
-
-class RayMissingError(ClaimsError):
-    """``--ray`` was given but Ray is not installed."""
-
-
-def require_ray():
-    """Import Ray, or raise ``RayMissingError`` naming ``pip install 'claims[ray]'``."""
-    try:
-        import ray
-        import ray.data  # noqa: F401 - the [data] extra
-    except ImportError:
-        raise RayMissingError(INSTALL_HINT) from None
-    return ray
-
-
-def validate_workers(workers: int) -> int:
-    """``workers`` (embedding actors) must be at least 1: raises ``ClaimsError`` otherwise."""
-    if workers < 1:
-        raise ClaimsError(f"--workers {workers}: must be at least 1")
-    return workers
-
-
-def connect(ray, address: str, workers: int) -> bool:
-    """Join a cluster: ``local`` starts one in this process with ``num_cpus=workers`` (unless Ray is
-    already initialised here, e.g. by a test), ``auto`` or ``HOST:PORT`` connects to a running one.
-
-    Returns:
-        True when this call started Ray (the caller shuts it down).
-    """
-    if ray.is_initialized():
-        return False
-    import logging
-
-    for name in ("ray", "ray.data"):  # Ray's INFO lines (dataset plans, timings) are not ours to print
-        logging.getLogger(name).setLevel(logging.WARNING)
-    kwargs = {"logging_level": logging.WARNING, "include_dashboard": False, "log_to_driver": False}
-    try:
-        if address == "local":
-            ray.init(num_cpus=workers, **kwargs)
-        else:
-            ray.init(address=address, **kwargs)
-    except ConnectionError as e:
-        raise ClaimsError(
-            f"--ray {address}: cannot connect to a Ray cluster ({e}); start one with `ray start --head` "
-            "or use --ray local"
-        ) from None
-    return True
 
 
 class _EmbedActor:
@@ -158,6 +110,7 @@ def ingest_ray(
     commit_articles: int = COMMIT_ARTICLES,
     commit_seconds: float = COMMIT_SECONDS,
     extract: bool | None = None,
+    routes: Mapping[str, Path] | None = None,
 ) -> IngestReport:
     """``index.ingest.ingest`` on Ray: same arguments, same report, same index (see the module doc).
 
@@ -169,6 +122,9 @@ def ingest_ray(
             changed articles is extracted by one Ray task (``index.extraction.extract_window``) while the
             actors embed it; the driver scores check-worthiness from the vectors and stores the
             features with their passages, as a local ingest does.
+        routes: ``{article id: shard folder}`` for a sharded index (``index.shard_ingest``): each
+            planned article goes to its shard's run, one writer (and write lock) per shard, all fed
+            by the same plan stage and embedding actors; ``index_dir`` is then unused. None: one index.
 
     Progress events are those of a local ingest (no ``file`` events) plus ``workers`` (``actors``:
     the actor handles, e.g. for a test that kills one).
@@ -185,51 +141,67 @@ def ingest_ray(
     files = list(iter_files(paths))
     command = "ingest --ray " + " ".join(str(p) for p in paths)
     started = connect(ray, address, workers)
+    targets = [Path(index_dir)] if routes is None else sorted(set(routes.values()))
     try:
-        with IndexWriter(
-            index_dir, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m)
-        ) as writer:
-            run = _RayRun(ray, writer, command, embed_fields, report, progress, chunk, workers)
+        with ExitStack() as stack:
+            writers = [
+                stack.enter_context(
+                    IndexWriter(d, model=model, wait=wait, on_wait=lambda m: progress("wait", message=m))
+                )
+                for d in targets  # one writer (and its lock) per shard, taken in a fixed order
+            ]
+            actors = _embed_actors(ray, writers[0].embedder.path, workers)
+            progress("workers", n=workers, actors=list(actors))
+            stack.callback(lambda: [ray.kill(a) for a in actors])
+            extracting = None
             if extraction.enabled(extract):
-                run.extracting = ray.remote(num_cpus=PLAN_CPUS, max_retries=MAX_RESTARTS)(extract_window)
-            if strict:  # --strict promises all or nothing: one commit at the end
-                run.every = (math.inf, math.inf)
-            else:
-                run.every = (commit_articles, commit_seconds)
+                extracting = ray.remote(num_cpus=PLAN_CPUS, max_retries=MAX_RESTARTS)(extract_window)
+            runs = {}
+            for d, writer in zip(targets, writers, strict=True):
+                run = runs[d] = _RayRun(ray, writer, command, embed_fields, report, progress, chunk, actors)
+                run.extracting = extracting
+                # --strict promises all or nothing: one commit at the end
+                run.every = (math.inf, math.inf) if strict else (commit_articles, commit_seconds)
+            first = runs[targets[0]]
             try:
                 problems = [f for f in files if isinstance(f, Problem)]
                 todo = [str(f) for f in files if not isinstance(f, Problem)]
-                stream = _planned(ray, todo, fields, source, run.batch.embed_fields) if todo else iter(())
+                stream = _planned(ray, todo, fields, source, first.batch.embed_fields) if todo else iter(())
                 for item in chain(problems, stream):
                     if isinstance(item, Problem):
-                        run.problem(item, strict)
+                        first.problem(item, strict)
                     else:
-                        run.offer(item)
-                run.finish(paths, t0)
+                        aid = item.article.article_id
+                        (first if routes is None else runs[routes[aid]]).offer(item)
+                finish_runs(list(runs.values()), paths, t0)
             except BaseException:
-                run.batch.abort()
+                for run in runs.values():
+                    run.batch.abort()
                 raise
-            finally:
-                run.close()
     finally:
         if started:
             ray.shutdown()
     return report
 
 
+def _embed_actors(ray, model_path: str, workers: int) -> list:
+    """``workers`` embedding actors, each with one CPU less a share so that plan tasks
+    (``PLAN_CPUS``) always find room; restarted by Ray if one dies, their calls retried."""
+    total = float(ray.cluster_resources().get("CPU", workers))
+    cpus = max(0.1, min(1.0, (total - PLAN_CPUS) / workers))
+    actor = ray.remote(num_cpus=cpus, max_restarts=MAX_RESTARTS)(_EmbedActor)
+    return [actor.options(max_task_retries=MAX_RESTARTS).remote(model_path) for _ in range(workers)]
+
+
 class _RayRun(RunBase):
     """The driver's side: windows of planned articles -> unchanged check -> cache lookup -> actors ->
     cache -> ``apply`` in order -> periodic commits (the local ``_Run``'s rules, embedding remote)."""
 
-    def __init__(self, ray, writer: IndexWriter, command, embed_fields, report, progress, chunk, workers):
+    def __init__(self, ray, writer: IndexWriter, command, embed_fields, report, progress, chunk, actors):
         super().__init__(writer, command, embed_fields, report, progress, chunk)
         self.ray = ray
         self.model = writer.embedder.name
-        actor = ray.remote(num_cpus=self._actor_cpus(workers), max_restarts=MAX_RESTARTS)(_EmbedActor)
-        self.actors = [
-            actor.options(max_task_retries=MAX_RESTARTS).remote(writer.embedder.path) for _ in range(workers)
-        ]
-        progress("workers", n=workers, actors=list(self.actors))
+        self.actors = actors  # shared by every shard's run of a sharded ingest
         self.turn = 0
         self.group: list[PlannedArticle] = []  # checked, not yet sent
         self.need: dict[str, str] = {}  # text hash -> text of the group
@@ -239,11 +211,6 @@ class _RayRun(RunBase):
         self.sent: set[str] = set()  # hashes in flight
         self.extracting = None  # the extraction stage as a Ray remote function, or None (--no-extract)
         self.features: deque = deque()  # per inflight group: the extraction's future, or None
-
-    def _actor_cpus(self, workers: int) -> float:
-        """One CPU per actor, less a share so that plan tasks (``PLAN_CPUS``) always find room."""
-        total = float(self.ray.cluster_resources().get("CPU", workers))
-        return max(0.1, min(1.0, (total - PLAN_CPUS) / workers))
 
     def offer(self, item: PlannedArticle) -> None:
         if self._windowed(item.article.article_id, item):
@@ -316,8 +283,3 @@ class _RayRun(RunBase):
         self._send()
         while self.inflight:
             self._apply_oldest()
-
-    def close(self) -> None:
-        for actor in self.actors:
-            self.ray.kill(actor)
-        self.actors = []

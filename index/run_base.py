@@ -82,12 +82,7 @@ class RunBase:
     def finish(self, paths: Sequence, t0: float) -> None:
         """End the run: flush the window, refuse a run that ingested nothing, commit the last batch and
         record time and generation in the report."""
-        self.flush()
-        if self.report.ingested == 0:
-            raise nothing_ingested(paths, self.report.failed)
-        self.report.seconds = round(time.perf_counter() - t0, 3)
-        self.commit(final=True)
-        self.report.generation = self.w.gen
+        finish_runs([self], paths, t0)
 
     def commit(self, final: bool = False) -> None:
         """Commit the batch if it changed anything (else abort it: no empty generation), then begin the
@@ -102,6 +97,21 @@ class RunBase:
         self.since = (self.applied, time.monotonic())
         if not final:
             self.batch = self._begin()
+
+
+def finish_runs(runs: Sequence[RunBase], paths: Sequence, t0: float) -> None:
+    """End runs that share one report (one per shard of a sharded Ray ingest): flush every window,
+    refuse when nothing at all was ingested, then commit each last batch. The report's generation is
+    the last run's writer's (a sharded caller sums its shards' instead)."""
+    for run in runs:
+        run.flush()
+    report = runs[0].report
+    if report.ingested == 0:
+        raise nothing_ingested(paths, report.failed)
+    report.seconds = round(time.perf_counter() - t0, 3)
+    for run in runs:
+        run.commit(final=True)
+    report.generation = runs[-1].w.gen
 
 
 def nothing_ingested(paths: Sequence, failed: int) -> ClaimsError:

@@ -1,5 +1,6 @@
 """Ingest into a sharded index (``claims ingest PATH --shards N``): route each article, then run the
-ordinary ingest (``index.ingest.ingest``) once per shard over its articles.
+ordinary ingest (``index.ingest.ingest``) once per shard over its articles, or (``--ray``) one Ray
+ingest that sends each planned article to its shard's writer (``index.ray_ingest``).
 
 The sources are read once to route every article id (``index.shards.assign``: the shard that holds
 it, else its hash), then once more per shard that receives articles, keeping that shard's records in
@@ -30,11 +31,15 @@ def ingest_sharded(
     fields: FieldMap = FieldMap(),
     source: str | None = None,
     progress=None,
+    ray: str | None = None,
+    workers: int = 2,
     **kw,
 ) -> IngestReport:
     """Ingest ``paths`` into the sharded index ``index_dir`` (made with ``shards`` shards when new).
 
     ``kw``: the options of ``index.ingest.ingest`` (model, strict, wait, embed_fields, extract...).
+    ``ray``: run on Ray at this address (``index.ray_ingest.ingest_ray`` with ``routes``: one plan
+    stage and one pool of ``workers`` embedding actors for every shard, one writer per shard).
     Returns one report summed over the shards (``generation``: the sum of the shards' generations,
     the sharded index's generation).
 
@@ -56,6 +61,23 @@ def ingest_sharded(
         else:
             ids.append(item.article_id)
     where = assign(index_dir, ids)
+    if ray is not None and where:
+        from index.ray_ingest import ingest_ray
+
+        dirs = dict(m.dirs(index_dir))
+        total = ingest_ray(
+            index_dir,
+            paths,
+            address=ray,
+            workers=workers,
+            fields=fields,
+            source=source,
+            progress=progress,
+            routes={aid: dirs[n] for aid, n in where.items()},
+            **kw,
+        )
+        total.generation = sum(_generation(d) for _, d in m.dirs(index_dir))
+        return total
     per_shard = Counter(where.values())
     total = IngestReport()
     reported = False  # the problems go with the first shard's ingest (logged in its catalog)

@@ -24,7 +24,7 @@ segment (or shard) held it. A term absent from a segment but present elsewhere i
 inactive matcher that still counts (``_TermElsewhere``). "Elsewhere" is the top searcher's
 ``claims_term_present(field, btext)`` when set (a sharded index: any shard, ``search.sharded``), else
 the searcher's own reader (every segment). ``search.impacts`` counts terms the same way. Wildcards,
-prefixes and fuzzy terms expand over the index's terms the same way (``claims_term_reader``).
+prefixes and fuzzy terms expand over the index's terms the same way (``claims_expansions``).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _patch_term_count() -> None:
 
 def _patch_expansion() -> None:
     """Rule 3 for wildcards, prefixes and fuzzy terms: expand them over the index's terms (the top
-    searcher's ``claims_term_reader``, a reader over every shard, when set; else every segment), not
+    searcher's ``claims_expansions``, ``{query: terms}`` over every shard, when set; else every segment), not
     the segment's, so the expansion and its term count are the same wherever a passage lives."""
     from whoosh import matching
     from whoosh.query import Or
@@ -125,9 +125,10 @@ def _patch_expansion() -> None:
 
     def matcher(self, searcher, context=None):
         top = searcher.get_parent()
-        reader = getattr(top, "claims_term_reader", None)
-        reader = top.reader() if reader is None else reader
-        qs = [Term(self.field(), word) for word in self._btexts(reader) if word]
+        words = getattr(top, "claims_expansions", {}).get(self)
+        if words is None:
+            words = self._btexts(top.reader())
+        qs = [Term(self.field(), word) for word in words if word]
         if not qs:
             return matching.NullMatcher()
         if len(qs) == 1:

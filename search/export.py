@@ -25,6 +25,7 @@ the old file (or none), never half a file; stdout and special files are written 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -133,6 +134,7 @@ def export(
     model: str | None = None,
     qid: str = "q1",
     tag: str | None = None,
+    searcher: Searcher | None = None,
 ) -> int:
     """Export the ranking of ``query`` to ``output``, with a manifest beside it.
 
@@ -163,6 +165,8 @@ def export(
         model: A local model folder for the query embedding (default: the index's model).
         qid: The query id of a TREC run.
         tag: The run tag of a TREC run (default ``claims-<mode>``).
+        searcher: An open ``Searcher`` of ``index_dir`` to rank with (e.g. one whose shards are Ray
+            actors, ``search.shard_exec.open_ray``); the caller closes it. None: opened here.
 
     Returns:
         The number of rows written.
@@ -176,8 +180,11 @@ def export(
     tag = tag or f"claims-{opts.mode}"
     if name == "trec" and any(str(f).split() != [str(f)] for f in (qid, tag)):
         raise ClaimsError(f"TREC qid {qid!r} and tag {tag!r} must be non-empty words without spaces")
-    s, checksum = _open(index_dir, model)
-    with s:
+    if searcher is not None:
+        s, checksum = searcher, hashlib.sha256(searcher.manifest_bytes()).hexdigest()
+    else:
+        s, checksum = _open(index_dir, model)
+    with s if searcher is None else contextlib.nullcontext(s):
         ranked = s.iter_ranked(query, opts)
         first = next(ranked, None)  # runs the legs: query and option errors come before any write
         ranked = chain([first], ranked) if first is not None else iter(())

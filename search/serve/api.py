@@ -190,13 +190,16 @@ def passage_with_neighbours(searcher, passage_id: int, context: int) -> dict[str
 
 @router.get("/stats", summary="Index statistics (`claims stats --json`)")
 async def stats(request: Request) -> JSONResponse:
+    from index.shards import is_sharded
     from search.admin import index_stats
+    from search.shard_admin import sharded_stats
 
     service = _service(request)
+    stats_of = sharded_stats if is_sharded(service.dir) else index_stats
 
     def work() -> dict[str, Any]:
         with service.generations.lease() as gen:
-            return index_stats(service.dir) | {"served_generation": gen.number}
+            return stats_of(service.dir) | {"served_generation": gen.number}
 
     return JSONResponse(await service.runner.run(work))
 

@@ -13,6 +13,11 @@ read-only) and one query encoder (and its cache; encoding is serialised by ``ind
 member has its own Whoosh searcher and catalog connection, opened on first need. Requests on different
 generations do not wait for each other. ``Runner.run`` runs a call on the worker pool with a time
 limit (``QueryTimeout`` past it; the call finishes in the background, holding its worker).
+
+A sharded index (``index.shards``) is served the same way: the members are
+``search.sharded.ShardedSearcher``s (each with a ``Searcher`` per shard), the stamp covers
+``shards.json`` and every shard's manifest, and a generation's number is the sum of the shards'
+(``generation_of``), which changes whenever any shard commits.
 """
 
 from __future__ import annotations
@@ -40,13 +45,17 @@ class QueryTimeout(ClaimsError):
     """A query ran past the per-query time limit (HTTP 503)."""
 
 
-def _member_class():
-    """``Searcher`` for a generation's pool (a function: ``search.searcher`` loads on first use)."""
+def _member_class(sharded: bool = False):
+    """``Searcher`` (or, for a sharded index, ``search.sharded.ShardedSearcher``) for a generation's
+    pool (a function: ``search.searcher`` loads on first use)."""
     from search.searcher import Searcher
+    from search.sharded import ShardedSearcher
 
-    class Member(Searcher):
+    base = ShardedSearcher if sharded else Searcher
+
+    class Member(base):
         """A pool member: the first loads the dense store and the query encoder once, under a lock;
-        the others use the first's."""
+        the others use the first's (a sharded index: the first's view over its shards' stores)."""
 
         def __init__(self, index_dir: Path, model: str | None, first: Member | None = None):
             super().__init__(index_dir, model=model)
@@ -56,14 +65,44 @@ def _member_class():
         @property
         def dense(self):
             with self._load_lock:
-                return Searcher.dense.fget(self._first or self)
+                return base.dense.fget(self._first or self)
 
         @property
         def embedder(self):
             with self._load_lock:
-                return Searcher.embedder.fget(self._first or self)
+                return base.embedder.fget(self._first or self)
 
     return Member
+
+
+def generation_of(index_dir: Path) -> int:
+    """The committed generation of an index; of a sharded one, the sum of its shards' (each only
+    grows, so the sum changes whenever any shard commits).
+
+    Raises:
+        IndexNotFoundError, IndexCorruptError, IndexVersionError: a missing or damaged manifest.
+    """
+    from index.shards import is_sharded
+
+    if is_sharded(index_dir):
+        from search.sharded import shard_dirs
+
+        return sum(read_manifest(d).generation for _, d in shard_dirs(index_dir))
+    return read_manifest(index_dir).generation
+
+
+def _stamp_paths(index_dir: Path) -> list[Path]:
+    """The files whose change means a commit: ``manifest.json``; of a sharded index, ``shards.json``
+    and every shard's ``manifest.json``."""
+    from index.shards import SHARDS, is_sharded, read_shards
+
+    if not is_sharded(index_dir):
+        return [manifest_path(index_dir)]
+    try:
+        dirs = read_shards(index_dir).dirs(index_dir)
+    except ClaimsError:
+        return [index_dir / SHARDS]
+    return [index_dir / SHARDS, *(manifest_path(d) for _, d in dirs)]
 
 
 class Generation:
@@ -74,7 +113,9 @@ class Generation:
     """
 
     def __init__(self, index_dir: Path, model: str | None, size: int | None = None):
-        self.searcher = _member_class()(index_dir, model)
+        from index.shards import is_sharded
+
+        self.searcher = _member_class(is_sharded(index_dir))(index_dir, model)
         self.number = self.searcher.manifest.generation
         self.size = max(1, size or SEARCHERS)
         self._all = [self.searcher]
@@ -140,21 +181,27 @@ class Generations:
         self.model = model
         self._lock = threading.Lock()
         self._current: Generation | None = None
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: tuple | None = None
 
-    def _manifest_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(manifest_path(self.dir))
-        except OSError:
-            return None
-        return st.st_ino, st.st_size, st.st_mtime_ns
+    def _manifest_stamp(self) -> tuple | None:
+        stamps = []
+        for path in _stamp_paths(self.dir):
+            try:
+                st = os.stat(path)
+            except OSError:
+                if path.parent == self.dir:
+                    return None
+                stamps.append(None)  # a shard nothing was routed to yet
+                continue
+            stamps.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(stamps)
 
     def _refresh(self) -> Generation:
         """The generation to lease (called with ``self._lock`` held)."""
         stamp = self._manifest_stamp()
         if self._current is not None and stamp is not None and stamp == self._stamp:
             return self._current
-        number = read_manifest(self.dir).generation  # raises for a missing or damaged manifest
+        number = generation_of(self.dir)  # raises for a missing or damaged manifest
         if self._current is None or number != self._current.number:
             new = Generation(self.dir, self.model)
             old, self._current = self._current, new

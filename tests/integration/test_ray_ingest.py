@@ -111,17 +111,25 @@ def test_samples_on_ray_equal_a_local_ingest_and_reingest_is_a_no_op(
     assert again["embedded"] == 0 and again["commits"] == 0 and again["generation"] == report.generation
 
 
+@pytest.fixture(scope="module")
+def local_corpora(corpora_small, tmp_path_factory):
+    """``(index, report)`` of a local ingest of ``corpora_small`` (its embeddings seed other indexes)."""
+    from index.ingest import ingest
+
+    index = tmp_path_factory.mktemp("local-corpora") / "index"
+    return index, ingest(index, corpora_small)
+
+
 @pytest.mark.ray
 @needs_ray
-def test_corpora_subset_on_ray_equals_a_local_ingest(ray_cluster, corpora_small, tmp_path):
-    from index.ingest import ingest
+def test_corpora_subset_on_ray_equals_a_local_ingest(ray_cluster, corpora_small, local_corpora, tmp_path):
     from index.ray_ingest import ingest_ray
 
-    local = ingest(tmp_path / "local", corpora_small)
+    local_index, local = local_corpora
     ray_report = ingest_ray(tmp_path / "ray", corpora_small, address="local", workers=2, chunk=128)
     assert ray_report.added == local.added == 3 * RAY_SUBSET - local.repeats
     assert (ray_report.passages, ray_report.dropped) == (local.passages, local.dropped)
-    assert_same_index(tmp_path / "ray", tmp_path / "local")
+    assert_same_index(tmp_path / "ray", local_index)
 
 
 @pytest.mark.ray
@@ -187,3 +195,85 @@ def test_bad_workers_fail_before_anything_starts(args, expected, tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert "heavy: []" in result.stdout and not index.exists()
+
+
+@pytest.mark.ray
+@needs_ray
+def test_sharded_ingest_on_ray_equals_a_local_sharded_ingest(
+    ray_cluster, corpora_small, local_corpora, tmp_path, cli
+):
+    """``--shards 3 --ray``: one plan stage and one actor pool, one writer per shard; every shard holds
+    the passages, offsets and vectors the local sharded ingest gives it. Both take their embeddings from
+    the local ingest's cache (seeded: this test is about routing and writers; the actors' vectors in a
+    sharded run are checked by ``test_killing_an_embedding_actor_mid_sharded_ingest_loses_nothing``)."""
+    from index.shard_ingest import ingest_sharded
+    from index.shards import create, read_shards
+    from tests.integration.test_shards import seed_embeddings
+
+    for name in ("local", "ray"):
+        for _, d in create(tmp_path / name, 3).dirs(tmp_path / name):
+            seed_embeddings(local_corpora[0], d)
+    local = ingest_sharded(tmp_path / "local", corpora_small, shards=3)
+    assert local.embedded == 0
+    args = (
+        "ingest",
+        *corpora_small,
+        "--shards",
+        "3",
+        "--ray",
+        "local",
+        "--index",
+        tmp_path / "ray",
+        "--json",
+    )
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["added"], report["passages"]) == (local.added, local.passages) and local.added > 0
+    assert report["embedded"] == 0 and report["cached_vectors"] > 0
+    assert report["generation"] == local.generation == 3  # one commit per shard, summed
+    shards = 0
+    for (_, ours), (_, theirs) in zip(
+        read_shards(tmp_path / "ray").dirs(tmp_path / "ray"),
+        read_shards(tmp_path / "local").dirs(tmp_path / "local"),
+        strict=True,
+    ):
+        shards += bool(assert_same_index(ours, theirs))
+    assert shards == 3  # every shard received articles
+    again = json.loads(cli(*args).stdout)  # a re-ingest is a no-op on every shard
+    assert (again["added"], again["unchanged"], again["embedded"]) == (0, local.added, 0)
+
+
+@pytest.mark.ray
+@needs_ray
+def test_killing_an_embedding_actor_mid_sharded_ingest_loses_nothing(ray_cluster, sample_build, tmp_path):
+    """The shards' runs share the actor pool: a killed actor is restarted and every shard is complete."""
+    from index.manifest import MANIFEST
+    from index.shard_ingest import ingest_sharded
+    from index.shards import read_shards
+
+    state = {"actors": None, "killed_at": None}
+
+    def progress(event, **info):
+        if event == "workers":
+            state["actors"] = info["actors"]
+        elif event == "passages" and state["killed_at"] is None:
+            state["killed_at"] = info["n"]
+            ray_cluster.kill(state["actors"][0], no_restart=False)
+
+    index = tmp_path / "sharded"
+    report = ingest_sharded(
+        index, sample_build.inputs, shards=2, ray="local", workers=2, chunk=16, progress=progress
+    )
+    assert state["killed_at"] is not None and state["killed_at"] < report.passages  # killed mid-run
+    assert report.added == sample_build.report.added and report.passages == sample_build.report.passages
+    union: dict = {}
+    for _, d in read_shards(index).dirs(index):
+        if (d / MANIFEST).exists():
+            part = snapshot(d)
+            assert not union.keys() & part.keys()  # each passage in one shard
+            union |= part
+    theirs = snapshot(sample_build.path)
+    assert union.keys() == theirs.keys()
+    for key, vector in union.items():
+        np.testing.assert_allclose(vector, theirs[key], atol=1e-5, err_msg=str(key[:4]))

@@ -14,6 +14,7 @@ index, and checks that the shards' own (local) statistics would have given anoth
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -265,8 +266,11 @@ def test_every_read_command_works_on_the_sharded_index(pair, cli, tmp_path):
         assert r.exit_code == 0, r.stderr
         runs.append([float(line.split()[4]) for line in r.stdout.splitlines()])  # qid Q0 doc rank score tag
     assert runs[1] == pytest.approx(runs[0], abs=1e-6) and runs[0]
-    r = cli("serve", "--index", sharded)
-    assert r.exit_code == 2 and "sharded" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    from index.shards import create
+
+    create(tmp_path / "empty", 2)  # serve (test_serve_a_sharded_index_...) refuses a sharded index of nothing
+    r = cli("serve", "--index", tmp_path / "empty")
+    assert r.exit_code == 2 and "holds nothing yet" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 @requires_shared
@@ -340,8 +344,15 @@ def tiny_sharded(tmp_path_factory) -> Path:
 
 
 def test_bm25f_over_two_shards_by_hand(tiny_sharded):
-    from search.options import SearchOptions
     from search.searcher import Searcher
+
+    with Searcher(tiny_sharded) as s:
+        assert_bm25f_by_hand(s)
+
+
+def assert_bm25f_by_hand(s) -> None:
+    """BM25F from the formula with the global statistics of ``tiny_sharded``, against ``s``'s scores."""
+    from search.options import SearchOptions
 
     n = 4  # documents over both shards
     avgfl = (6 + 4 + 4 + 4) / n  # text field: summed exact token counts over the summed count
@@ -350,28 +361,27 @@ def test_bm25f_over_two_shards_by_hand(tiny_sharded):
         "Bayraktar Bayraktar Bayraktar footage.": _bm25(idf, 3, 4, avgfl),
         "Bayraktar drones struck convoys near Kherson.": _bm25(idf, 1, 6, avgfl),
     }
-    with Searcher(tiny_sharded) as s:
-        got = {h.text: h.score for h in s.search("bayraktar", SearchOptions(mode="keyword")).hits}
-        assert got == pytest.approx(want, rel=1e-9)
-        # the shard's own statistics (df 1 of 2 documents) would give another score: the check can fail
-        local = _bm25(math.log(2 / 2) + 1, 3, 4, 4.0)
-        assert abs(local - want["Bayraktar Bayraktar Bayraktar footage."]) > 0.05
-        # coordination: shard 1 (d1) lacks "artillery", yet the query's term count is 2 there too (the
-        # index's, not the shard's): d1 gets the same (m - 1) / (n - 0.9)**2 rule as d0
-        idf_art = math.log(n / (1 + 1)) + 1
-        got2 = {
-            h.text: h.score
-            for h in s.search("bayraktar artillery", SearchOptions(mode="keyword", operator="or")).hits
-        }
-        coord = lambda score, m: (score + (m - 1) / (2 - 0.9) ** 2) * (2 - 1) / 2  # noqa: E731
-        assert got2 == pytest.approx(
-            {
-                "Bayraktar Bayraktar Bayraktar footage.": coord(_bm25(idf, 3, 4, avgfl), 1),
-                "Bayraktar drones struck convoys near Kherson.": coord(_bm25(idf, 1, 6, avgfl), 1),
-                "Artillery shelling continued overnight.": coord(_bm25(idf_art, 1, 4, avgfl), 1),
-            },
-            rel=1e-9,
-        )
+    got = {h.text: h.score for h in s.search("bayraktar", SearchOptions(mode="keyword")).hits}
+    assert got == pytest.approx(want, rel=1e-9)
+    # the shard's own statistics (df 1 of 2 documents) would give another score: the check can fail
+    local = _bm25(math.log(2 / 2) + 1, 3, 4, 4.0)
+    assert abs(local - want["Bayraktar Bayraktar Bayraktar footage."]) > 0.05
+    # coordination: shard 1 (d1) lacks "artillery", yet the query's term count is 2 there too (the
+    # index's, not the shard's): d1 gets the same (m - 1) / (n - 0.9)**2 rule as d0
+    idf_art = math.log(n / (1 + 1)) + 1
+    got2 = {
+        h.text: h.score
+        for h in s.search("bayraktar artillery", SearchOptions(mode="keyword", operator="or")).hits
+    }
+    coord = lambda score, m: (score + (m - 1) / (2 - 0.9) ** 2) * (2 - 1) / 2  # noqa: E731
+    assert got2 == pytest.approx(
+        {
+            "Bayraktar Bayraktar Bayraktar footage.": coord(_bm25(idf, 3, 4, avgfl), 1),
+            "Bayraktar drones struck convoys near Kherson.": coord(_bm25(idf, 1, 6, avgfl), 1),
+            "Artillery shelling continued overnight.": coord(_bm25(idf_art, 1, 4, avgfl), 1),
+        },
+        rel=1e-9,
+    )
 
 
 def test_shard_add_builds_the_same_sharded_index_from_existing_indexes(tiny_sharded, tmp_path, cli):
@@ -400,13 +410,13 @@ def test_shard_add_builds_the_same_sharded_index_from_existing_indexes(tiny_shar
         assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-def test_ingest_shards_refuses_a_mismatch_and_ray(tiny_sharded, tmp_path, cli):
+def test_ingest_shards_refuses_a_mismatch_and_bad_ray_options(tiny_sharded, tmp_path, cli):
     src = tmp_path / "a.jsonl"
     src.write_text(json.dumps({"id": "x", "text": "Patriot batteries moved west."}) + "\n")
     for args, words in (
         (("--shards", "3", "--index", tiny_sharded), "over 2 shards, not 3"),
         (("--shards", "0", "--index", tmp_path / "n"), "--shards 0"),
-        (("--shards", "2", "--ray", "local", "--index", tmp_path / "n"), "--ray"),
+        (("--shards", "2", "--ray", "local", "--workers", "0", "--index", tmp_path / "n"), "--workers 0"),
     ):
         r = cli("ingest", src, *args)
         assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
@@ -432,3 +442,180 @@ def test_a_where_key_only_one_shard_knows_filters_instead_of_failing(tiny_sharde
             opts = SearchOptions(mode=mode, filters=Filters(where=Filters.parse_where(["desk=kyiv"])))
             hits = s.search("bayraktar", opts).hits
             assert [h.text for h in hits] == ["Bayraktar drones struck convoys near Kherson."]
+
+
+# -- the same search fanned out over Ray actors (marker ray; skipped without Ray) ------------------
+HAS_RAY = importlib.util.find_spec("ray") is not None
+needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray: pip install 'claims[ray]'")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local Ray cluster with 2 CPUs for the module (``--ray local`` reuses it: ``ray.is_initialized``)."""
+    if not HAS_RAY:
+        pytest.skip("needs Ray: pip install 'claims[ray]'")
+    import logging
+
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ray_sharded(pair, ray_cluster):
+    """The sharded index of ``pair`` with one Ray actor per shard (``search.shard_exec.RayShards``)."""
+    from search.shard_exec import RayShards, open_ray
+
+    with open_ray(pair[1], address="local") as s:
+        assert isinstance(s.exec, RayShards) and len(s.exec.actors) == SHARDS and s.shards == []
+        yield s
+
+
+RAY_QUERIES = [*QUERIES, ("chemi* Syria", "keyword", {}), ("Russian missile strike", "hybrid", {"offset": 5})]
+
+
+@pytest.mark.ray
+@needs_ray
+@requires_shared
+@pytest.mark.parametrize(("text", "mode", "filt"), RAY_QUERIES, ids=[f"{m}:{t}" for t, m, _ in RAY_QUERIES])
+def test_ray_fan_out_ranks_as_the_in_process_shards(searchers, ray_sharded, text, mode, filt):
+    from search.options import SearchOptions
+    from search.query import Filters
+
+    single, sharded = searchers
+    extra = {k: filt.pop(k) for k in ("offset",) if k in filt}
+    if filt.get("where") == "__meta__":
+        filt = {"where": Filters.parse_where([_some_metadata_value(single, single.manifest.metadata_fields)])}
+    if filt.get("sources") == "__top__":
+        filt = {"sources": [next(iter(single.catalog.stats()["sources"]))]}
+    opts = SearchOptions(mode=mode, limit=10, filters=Filters(**filt), **extra)
+    a = sharded.search(text, opts).hits
+    b = ray_sharded.search(text, opts).hits
+    assert [h.passage_id for h in b] == [h.passage_id for h in a] and a, text
+    assert [h.score for h in b] == pytest.approx([h.score for h in a], abs=1e-6)
+    for h, g in zip(a, b, strict=True):
+        assert g.scores == pytest.approx(h.scores, abs=1e-6) and g.text == h.text
+
+
+@pytest.mark.ray
+@needs_ray
+@requires_shared
+def test_ray_fan_out_facets_and_similar_equal_the_in_process_shards(searchers, ray_sharded):
+    from search.facets import FACETS, facets
+
+    _, sharded = searchers
+    for text in ("missile", '"chemical weapons"'):
+        a, b = facets(sharded, text, by=FACETS, top=None), facets(ray_sharded, text, by=FACETS, top=None)
+        assert a.matches == b.matches > 0 and a.counts == b.counts
+    pid = sharded.search("Kinzhal missile").hits[0].passage_id
+    a, b = sharded.similar(passage_id=pid).hits, ray_sharded.similar(passage_id=pid).hits
+    assert [(h.passage_id, round(h.score, 6)) for h in b] == [(h.passage_id, round(h.score, 6)) for h in a]
+    assert a and pid not in {h.passage_id for h in b}
+
+
+@pytest.mark.ray
+@needs_ray
+def test_bm25f_by_hand_on_ray_actors(tiny_sharded, ray_cluster):
+    from index.errors import ClaimsError
+    from search.options import SearchOptions
+    from search.shard_exec import open_ray
+
+    with open_ray(tiny_sharded, address="local") as s:
+        assert_bm25f_by_hand(s)
+        ray_cluster.kill(s.exec.actors[1])  # a shard's actor dies: one error naming the fix, no hang
+        with pytest.raises(ClaimsError, match="actor of a shard died.*run the command again"):
+            s.search("bayraktar", SearchOptions(mode="keyword"))
+
+
+@pytest.mark.ray
+@needs_ray
+@requires_shared
+def test_read_commands_with_ray_print_what_they_print_in_process(pair, ray_cluster, cli, tmp_path):
+    _, sharded, _ = pair
+    for args in (
+        ("search", "chemical attack staged", "--json"),
+        ("search", "Kyiv", "--mode", "keyword", "--since", "2022-01-01", "--json"),
+        ("facets", "missile", "--json"),
+    ):
+        plain = cli(*args, "--index", sharded)
+        fanned = cli(*args, "--index", sharded, "--ray", "local")
+        assert plain.exit_code == fanned.exit_code == 0, fanned.stderr
+        assert fanned.stdout == plain.stdout and plain.stdout.strip(), args
+    first = json.loads(cli("search", "missile", "--json", "--index", sharded).stdout.splitlines()[0])
+    plain = cli("similar", "--id", str(first["passage_id"]), "--json", "--index", sharded)
+    fanned = cli("similar", "--id", str(first["passage_id"]), "--json", "--index", sharded, "--ray", "local")
+    assert fanned.exit_code == 0 and fanned.stdout == plain.stdout and plain.stdout.strip()
+    for out, more in ((tmp_path / "a.jsonl", ()), (tmp_path / "b.jsonl", ("--ray", "local"))):
+        r = cli("export", "Russian troops", "-o", out, "--index", sharded, *more)
+        assert r.exit_code == 0, r.stderr
+    rows = [(tmp_path / n).read_text().splitlines()[1:] for n in ("a.jsonl", "b.jsonl")]
+    assert rows[0] == rows[1] and len(rows[0]) > 10
+    # an ordinary index: one line naming the fix, exit 2
+    r = cli("search", "missile", "--index", pair[0], "--ray", "local")
+    assert r.exit_code == 2 and "drop --ray" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_search_ray_flag_without_ray_installed_names_the_extra(tmp_path):
+    """``--ray`` on a read command without Ray: one line naming the extra, exit 2, no model loaded."""
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "sys.modules['ray'] = None\n"
+        "from cli import app\n"
+        "try:\n"
+        f"    app(['search', 'missile', '--ray', 'local', '--index', {str(tmp_path)!r}], standalone_mode=True)\n"
+        "finally:\n"
+        "    print('heavy:', sorted(m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "pip install 'claims[ray]'" in lines[0], r.stderr
+    assert "heavy: []" in r.stdout
+
+
+# -- claims serve on a sharded index ---------------------------------------------------------------
+@requires_shared
+def test_serve_a_sharded_index_answers_as_the_cli_and_reloads_per_shard(pair, copy_index, cli, tmp_path):
+    """The real HTTP server on loopback: the same hits, byte for byte, as ``claims search --json`` on
+    the sharded index; a commit to one shard is served as a new generation (the shards' sum)."""
+    import urllib.request
+    from urllib.parse import urlencode
+
+    from index.shard_ingest import ingest_sharded
+    from search.serve import create_app
+    from search.serve.background import BackgroundServer
+
+    index = copy_index(pair[1])
+    with BackgroundServer(create_app(index)) as srv:
+        for q, flags in (
+            ("Kyiv missile strike", []),
+            ("Russia", ["--mode", "keyword", "--limit", "7"]),
+            ('"chemical weapons"', ["--mode", "keyword"]),
+            ("sanctions against Moscow", ["--mode", "semantic", "--limit", "5"]),
+            ("NATO expansion", ["--since", "2022-01-01"]),
+        ):
+            want = cli("search", q, "--index", index, "--json", *flags)
+            assert want.exit_code == 0 and want.stdout.strip(), want.stderr
+            params = [("q", q), ("format", "jsonl")] + [
+                ({"--limit": "k"}.get(k, k.lstrip("-")), v)
+                for k, v in zip(flags[::2], flags[1::2], strict=True)
+            ]
+            with urllib.request.urlopen(f"{srv.url}/api/search?{urlencode(params)}", timeout=60) as r:
+                assert r.read().decode("utf-8").splitlines() == want.stdout.splitlines(), q
+        with urllib.request.urlopen(f"{srv.url}/api/stats", timeout=60) as r:
+            stats = json.loads(r.read())
+        assert len(stats["shards"]) == SHARDS and stats["served_generation"] == SHARDS  # one commit each
+        src = tmp_path / "new.jsonl"
+        src.write_text(
+            json.dumps({"id": "zq-1", "text": "Zorblatt drones struck a depot near Izium."}) + "\n"
+        )
+        ingest_sharded(index, [src], extract=False)  # one shard commits
+        with urllib.request.urlopen(f"{srv.url}/api/search?{urlencode({'q': 'zorblatt'})}", timeout=60) as r:
+            got = json.loads(r.read())
+        assert [h["article_id"] for h in got["hits"]] == ["zq-1"] and got["generation"] == SHARDS + 1
