@@ -85,9 +85,12 @@ def timed(label: str, fn) -> dict:
     }
 
 
-def build_shards(out: Path, n: int, groups, shards: int) -> Path:
+def build_shards(out: Path, n: int, groups, shards: int, chunk: int = 100_000) -> Path:
     """``n`` passages (``scaled_groups``) as a sharded keyword-only index of ``shards`` shards, each
-    article routed by ``index.shards.route``; reused when complete."""
+    article routed by ``index.shards.route``; every shard commits each ``chunk`` passages of the whole,
+    as ``common.build_claims_keyword_index`` commits the single index (so a shard has as many Whoosh
+    segments as the single index, each a ``shards``-th the size); reused when complete with the same
+    ``chunk``."""
     from index.catalog import CatalogWriter
     from index.embed import DEFAULT_MODEL
     from index.lexical import LexicalWriter, passage_doc
@@ -96,7 +99,8 @@ def build_shards(out: Path, n: int, groups, shards: int) -> Path:
     from index.writer import now_iso
 
     folder = out / f"kw-{n}-shards{shards}"
-    if (folder / "complete").exists():
+    done = folder / "complete"
+    if done.exists() and done.read_text() == f"chunk {chunk}":
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     dirs = dict(create(folder, shards).dirs(folder))
@@ -116,7 +120,7 @@ def build_shards(out: Path, n: int, groups, shards: int) -> Path:
         lexs[k].add(passage_doc(pid, 1, p, art) for pid, p in zip(pids, passages, strict=True))
         pos += len(items)
         pending += len(items)
-        if pending >= 50_000 or pos >= n:
+        if pending >= chunk or pos >= n:
             for k in dirs:
                 cats[k].commit()
                 lexs[k].commit()
@@ -133,8 +137,15 @@ def build_shards(out: Path, n: int, groups, shards: int) -> Path:
                 generation=1, model=DEFAULT_MODEL, dimension=384, counts=counts, created=now, updated=now
             ),
         )
-    (folder / "complete").write_text("ok")
+    done.write_text(f"chunk {chunk}")
     return folder
+
+
+def _segments(index_dir: Path) -> int:
+    """Whoosh segments of the index at ``index_dir`` (the numpy path walks each one per query term)."""
+    from whoosh.index import open_dir
+
+    return len(open_dir(str(index_dir / "lexical"))._segments())
 
 
 def query_latency(out: Path, n: int, groups, shards: int, passes: int, ray_cpus: int = 0) -> dict:
@@ -170,6 +181,9 @@ def query_latency(out: Path, n: int, groups, shards: int, passes: int, ray_cpus:
         if ray_cpus:
             row |= _ray_fan_out(sharded_dir, many, texts, opts, passes, ray_cpus)
         per_shard = []
+        from index.shards import read_shards
+
+        folders = {"single": single_dir, **dict(read_shards(sharded_dir).dirs(sharded_dir))}
         for number, sh in [("single", one), *many.shards]:
             plans = [sh.filter_plan(o.filters) for o in opts]
             parsed = [analyze_query(t, sh.schema, False, sh.manifest.metadata_fields).scored for t in texts]
@@ -181,6 +195,7 @@ def query_latency(out: Path, n: int, groups, shards: int, passes: int, ray_cpus:
                 {
                     "shard": number,
                     "passages": sh.manifest.counts.get("passages", 0),
+                    "segments": _segments(folders[number]),
                     **summary(latencies_ms(leg, range(len(texts)), passes)),
                 }
             )
@@ -278,9 +293,21 @@ def print_queries(rows: list[dict]) -> None:
     print()
     print(
         md_table(
-            ["passages", "shard", "shard passages", "its keyword leg alone p50 / p95 ms (depth 100)"],
             [
-                (f"{r['passages']:,}", s["shard"], f"{s['passages']:,}", f"{s['p50_ms']} / {s['p95_ms']}")
+                "passages",
+                "shard",
+                "shard passages",
+                "Whoosh segments",
+                "its keyword leg alone p50 / p95 ms (depth 100)",
+            ],
+            [
+                (
+                    f"{r['passages']:,}",
+                    s["shard"],
+                    f"{s['passages']:,}",
+                    s.get("segments", "-"),
+                    f"{s['p50_ms']} / {s['p95_ms']}",
+                )
                 for r in rows
                 for s in r["per_shard"]
             ],
