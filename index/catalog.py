@@ -77,6 +77,7 @@ class CatalogWriter(CatalogReader):
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.executescript(SCHEMA)
         self.db.commit()
+        self.features_added = False
 
     # -- recovery ---------------------------------------------------------------------------------
     def rollback_to(self, gen: int) -> int:
@@ -113,6 +114,7 @@ class CatalogWriter(CatalogReader):
 
     # -- batches --------------------------------------------------------------------------------
     def begin_batch(self, gen: int, command: str) -> None:
+        self.features_added = False  # set by add_features: the batch extracted claim features
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO batches(gen, started, status, command) VALUES (?, ?, 'open', ?)",
@@ -237,6 +239,7 @@ class CatalogWriter(CatalogReader):
             self.db.execute(f"DELETE FROM passage_entities WHERE passage_id IN ({marks})", chunk)
         self.db.executemany("INSERT OR REPLACE INTO claim_features VALUES (?,?,?,?,?,?,?)", rows)
         self.db.executemany("INSERT INTO passage_entities VALUES (?,?,?,?)", ents)
+        self.features_added = self.features_added or bool(rows)
 
     def put_vectors(self, model: str, items: list[tuple[str, bytes]]) -> None:
         """Cache embeddings (committed at once: a crash never costs an embedding twice)."""

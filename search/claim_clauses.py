@@ -170,7 +170,7 @@ class ClaimClause:
             return out
         if self.field == "speaker":
             if self.op == "part":
-                return catalog.feature_pids(speaker=self.names[0])
+                return catalog.feature_pids(speaker=speaker_names(self.names[0]))
             return catalog.speaker_pids([n for n in catalog.speaker_names() if self.matches(n)])
         if self.field == "mode":
             modes = self.names if self.op == "is" else tuple(m for m in MODES if self.matches(m))
@@ -292,13 +292,27 @@ def entity_names(name: str) -> tuple[str, ...]:
     return (name,)
 
 
+def speaker_names(name: str) -> tuple[str, ...]:
+    """``name`` and, when it differs, its canonical form (``index.intel.names``): stored speakers are
+    canonical, so ``Russia's Defense Ministry`` finds ``Russian Defense Ministry``."""
+    from index.intel.names import canonical_name
+
+    canonical = canonical_name(name)
+    return (name, canonical) if canonical and canonical != name else (name,)
+
+
 def require_features(searcher, prefix: str = "", then: str = "filter") -> None:
-    """Refuse a claim filter or claim facet on an index without claim features for every passage.
+    """Refuse a claim filter or claim facet on an index without claim features for every passage, or
+    with features extracted by an older extractor (``Manifest.extractor`` is not
+    ``index.intel.EXTRACTOR_VERSION``: names such as speakers would not match).
 
     Raises:
         OptionError: ``{prefix}this index lacks claim features for some passages (...): add them with
-            `claims reindex --index DIR`, then {then}`` (exit 2 in the CLI).
+            `claims reindex --index DIR`, then {then}``, or ``{prefix}this index's claim features were
+            extracted by an older version (...): re-extract them with `claims reindex ...``` (exit 2 in
+            the CLI).
     """
+    from index.intel import EXTRACTOR_VERSION
     from search.options import OptionError
 
     counts = searcher.manifest.counts
@@ -306,6 +320,13 @@ def require_features(searcher, prefix: str = "", then: str = "filter") -> None:
         raise OptionError(
             f"{prefix}this index lacks claim features for some passages (ingested with --no-extract or by an "
             f"older version): add them with `claims reindex --index {searcher.dir}`, then {then}"
+        )
+    made_by = searcher.manifest.extractor
+    if made_by != EXTRACTOR_VERSION:
+        raise OptionError(
+            f"{prefix}this index's claim features were extracted by an older version (extractor "
+            f"{made_by or '1'}, this tool's is {EXTRACTOR_VERSION}: speaker and organisation names differ): "
+            f"re-extract them with `claims reindex --index {searcher.dir}`, then {then}"
         )
 
 
