@@ -21,7 +21,7 @@ import numpy as np
 
 from index.analysis import build_schema
 from index.catalog_reader import CatalogReader
-from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError
+from index.errors import IndexCorruptError, ModelMismatchError, NotFoundError, option
 from index.manifest import CATALOG, Manifest, read_manifest
 from search.clauses import has_clauses
 from search.lexical import pid_column
@@ -329,9 +329,9 @@ class Searcher:
             OptionError: Both or neither of ``text`` and ``passage_id``.
         """
         if text is not None and passage_id is not None:
-            raise OptionError("give a claim text or --id PASSAGE_ID, not both")
+            raise OptionError(f"give a claim text or {option('id', 'PASSAGE_ID')}, not both")
         if text is None and passage_id is None:
-            raise OptionError("give a claim text or --id PASSAGE_ID")
+            raise OptionError(f"give a claim text or {option('id', 'PASSAGE_ID')}")
         opts = opts or similar_options()
         exclude: set[int] = set()
         vector = None
