@@ -244,9 +244,20 @@ def _speaker(doc, source, offset, entities, history, full_names) -> Speaker:
         for e in entities
         if e.start >= start and e.end <= end and e.label in ("PERSON", "ORG", "GPE", "NORP")
     ]
-    person = next((e for e in ents if e.label == "PERSON"), None)
-    if person is not None and len(ents) == 1:
-        return Speaker(text, start, end, person.canonical, False)
+    # the one name in the phrase is a person: that person; so is one person with a title and a country or
+    # nationality beside ("Russia's president, Vladimir Putin", "President Zelensky of Ukraine"); a longer
+    # phrase ("the regime led by Assad in Syria") or two names ("Putin and the Kremlin") stays the phrase
+    people = [e for e in ents if e.label == "PERSON"]
+    if len(people) == 1 and len(ents) == 1:
+        return Speaker(text, start, end, people[0].canonical, False)
+    touching = any(0 <= e.start - people[0].end <= 1 for e in ents) if len(people) == 1 else True
+    if len(people) == 1 and not touching and all(e.label in ("PERSON", "GPE", "NORP") for e in ents):
+        rest = text
+        for e in sorted(ents, key=lambda e: -e.start):
+            rest = rest[: e.start - start] + " " + rest[e.end - start :]
+        words = [w for w in re.findall(r"[\w.’'-]+", rest) if w.lower() not in ("of", "the")]
+        if len(words) <= 3 and "and" not in (w.lower() for w in words):
+            return Speaker(text, start, end, people[0].canonical, False)
     return Speaker(text, start, end, _org_name(naming.parse_org(text), start, entities, history), False)
 
 

@@ -72,6 +72,19 @@ def test_a_bare_office_between_two_named_ministries_stays_unresolved():
     assert got[2] == ("The Defense Ministry", "Defense Ministry")
 
 
+def test_a_person_with_a_title_is_the_person():
+    got = _speakers(
+        "Russia's president, Vladimir Putin, said on Thursday that three planes were moved.\n\n"
+        "Russian President Vladimir Putin said the planes would stay in Kaliningrad.\n\n"
+        "Putin said more planes were needed."
+    )
+    assert got == [
+        ("Russia's president, Vladimir Putin", "Vladimir Putin"),
+        ("Russian President Vladimir Putin", "Vladimir Putin"),
+        ("Putin", "Vladimir Putin"),
+    ]
+
+
 def test_org_entities_are_canonical_too():
     from index.intel.pipeline import extract
     from index.passages import split_article
