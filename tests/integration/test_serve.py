@@ -248,7 +248,7 @@ def test_every_error_is_json_with_its_status(sample_index, served, cli):
     cli_err = cli("search", bad_query, "--index", sample_index)
     assert cli_err.exit_code == 2
     # the CLI's line, naming the API's parameter where the CLI names its flag
-    cli_line = " ".join(cli_err.stderr.split())
+    cli_line = " ".join(cli_err.stderr.split()).removeprefix("error: ")
     assert " ".join(body["error"].split()) == cli_line.replace("--literal", "literal=true")
     assert "literal=true" in body["hint"] and "literal=true" in body["error"] and "--" not in body["error"]
     for bad in ({"mode": "bogus"}, {"since": "notadate"}, {"weights": "1"}, {"where": "nokey"}):
