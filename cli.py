@@ -653,6 +653,10 @@ def _check_batch(queries: Path | None, text: str | None, output: str | None, wha
         _fail("-o/--output writes a batch run: add --queries FILE (or use `claims export` for one query)")
     if queries is not None and text is not None:
         _fail(f"give a {what} or --queries FILE, not both")
+    if output is not None and output != "-":
+        from search.output import Output
+
+        Output(output)  # a folder, or a missing one, is refused before anything loads
 
 
 def _batch(searcher, path: Path, opts, fmt, kind: str, syntax: bool, output: str | None, quiet: bool) -> None:

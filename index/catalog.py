@@ -73,6 +73,7 @@ class CatalogWriter(CatalogReader):
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.executescript(SCHEMA)
         self.db.commit()
+        self.features_added = False
 
     # -- recovery ---------------------------------------------------------------------------------
     def rollback_to(self, gen: int) -> int:
@@ -109,6 +110,7 @@ class CatalogWriter(CatalogReader):
 
     # -- batches --------------------------------------------------------------------------------
     def begin_batch(self, gen: int, command: str) -> None:
+        self.features_added = False  # set by add_features: the batch extracted claim features
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO batches(gen, started, status, command) VALUES (?, ?, 'open', ?)",
@@ -233,6 +235,7 @@ class CatalogWriter(CatalogReader):
             self.db.execute(f"DELETE FROM passage_entities WHERE passage_id IN ({marks})", chunk)
         self.db.executemany("INSERT OR REPLACE INTO claim_features VALUES (?,?,?,?,?,?,?)", rows)
         self.db.executemany("INSERT INTO passage_entities VALUES (?,?,?,?)", ents)
+        self.features_added = self.features_added or bool(rows)
 
     def commit(self) -> None:
         self.db.commit()

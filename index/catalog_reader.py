@@ -183,7 +183,7 @@ class CatalogReader(PassageLookup):
 
     def feature_pids(
         self,
-        speaker: str | None = None,
+        speaker: str | tuple[str, ...] | None = None,
         mode: str | None = None,
         entities: dict[str, list[str]] | None = None,
         checkworthy: float | None = None,
@@ -191,7 +191,8 @@ class CatalogReader(PassageLookup):
         """Visible passage ids whose claim features match every condition given.
 
         Args:
-            speaker: Case-insensitive substring of the speaker's name (``Putin`` matches ``Vladimir Putin``).
+            speaker: Case-insensitive substring of the speaker's name (``Putin`` matches ``Vladimir Putin``),
+                or a tuple of alternatives (a name and its canonical form, ``index.intel.names``).
             mode: ``quote``, ``reported`` or ``assertion``.
             entities: ``{class: [canonical names]}`` (class ``any``, ``place``, ``weapon``, ``person``,
                 ``org``, ``nationality``); each name must be present (case-insensitive, whole name); a
@@ -200,8 +201,12 @@ class CatalogReader(PassageLookup):
         """
         where, args = [visible("p", self.gen)], []
         if speaker:
-            where.append("f.speaker LIKE ? ESCAPE '\\'")
-            args.append("%" + speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            alternatives = (speaker,) if isinstance(speaker, str) else tuple(speaker)
+            where.append("(" + " OR ".join(["f.speaker LIKE ? ESCAPE '\\'"] * len(alternatives)) + ")")
+            args += [
+                "%" + s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                for s in alternatives
+            ]
         if mode:
             where.append("f.mode = ?")
             args.append(mode)

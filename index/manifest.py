@@ -53,6 +53,9 @@ class Manifest:
     lexical_purged_gen: int = 0
     metadata_fields: list[str] = field(default_factory=list)
     embed_fields: list[str] = field(default_factory=list)
+    # The claim extractor (``index.intel.EXTRACTOR_VERSION``) every stored claim feature was made by; ""
+    # none, or an index extracted before versions were recorded. ``reindex`` re-extracts and sets it.
+    extractor: str = ""
     # The adopted learned ranker (``claims tune``): a file under ``rankers/``, relative to the index; "" none.
     ranker: str = ""
     counts: dict[str, int] = field(default_factory=dict)

@@ -205,6 +205,17 @@ class Batch:
         self.embed_fields: list[str] = list(writer.manifest.embed_fields)
         self.ranker = writer.manifest.ranker  # the adopted learned ranker carries over (``claims tune``)
 
+    def _extractor(self, old: Manifest) -> str:
+        """The extractor version the manifest records: this one when the batch extracted features and
+        none from another version stay (a rebuild re-extracts every passage; an index with no features
+        yet), else the old record (new articles in a stale index leave it stale until ``reindex``)."""
+        from index.intel import EXTRACTOR_VERSION
+
+        fresh = self.fresh_lexical or not old.counts.get("claim_features")
+        return (
+            EXTRACTOR_VERSION if getattr(self.w.catalog, "features_added", False) and fresh else old.extractor
+        )
+
     def _dimension(self) -> int:
         return self.w.manifest.dimension or self.w.embedder.dimension
 
@@ -252,6 +263,7 @@ class Batch:
         counts = w.catalog.counts(self.gen)
         w.cache.checkpoint()
         new = Manifest(
+            extractor=self._extractor(old),
             generation=self.gen,
             model=w.embedder.name,
             model_path=w.embedder.path,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from whoosh import fields, query
 
-from index.errors import QuerySyntaxError
+from index.errors import QuerySyntaxError, option
 
 MODES = ("quote", "reported", "assertion")  # index.intel.records.MODES
 NAME_FIELDS = ("speaker", "mode", "entity", "place", "weapon")
@@ -170,7 +170,7 @@ class ClaimClause:
             return out
         if self.field == "speaker":
             if self.op == "part":
-                return catalog.feature_pids(speaker=self.names[0])
+                return catalog.feature_pids(speaker=speaker_names(self.names[0]))
             return catalog.speaker_pids([n for n in catalog.speaker_names() if self.matches(n)])
         if self.field == "mode":
             modes = self.names if self.op == "is" else tuple(m for m in MODES if self.matches(m))
@@ -204,9 +204,7 @@ def claim_clause(node: query.Query) -> ClaimClause:
         )
     if isinstance(node, query.FuzzyTerm | query.PatternQuery):
         if field in RANGE_FIELDS:
-            raise QuerySyntaxError(
-                f"{field}:{node.text} is not a number; e.g. {field}:>=3 or {field}:[1 TO 5]"
-            )
+            raise QuerySyntaxError(f"{field}:{node.text} is not a number; e.g. {number_examples(field)}")
         fuzzy = isinstance(node, query.FuzzyTerm)
         pattern = node.text.lower() + ("*" if type(node) is query.Prefix else "")
         return ClaimClause(
@@ -225,8 +223,8 @@ def claim_clause(node: query.Query) -> ClaimClause:
     if field == "mode":
         if value.lower() not in MODES:
             raise QuerySyntaxError(
-                f"mode:{value} is not a mode; choose one of {', '.join(MODES)} (or search the words as plain "
-                "text with --literal)"
+                f"mode:{value} is not a mode; choose one of {', '.join(MODES)}, e.g. mode:quote (or search the "
+                f"words as plain text with {option('literal')})"
             )
         return ClaimClause(field, "is", names=(value.lower(),), text=value)
     return ClaimClause(field, "is", names=entity_names(value), text=value)
@@ -241,12 +239,13 @@ def number_clause(spec: str) -> ClaimClause:
     m = re.fullmatch(r"\s*([A-Za-z_]+)\s*(>=|<=|>|<|==?|:)\s*(\S+)\s*", spec)
     if not m:
         raise QuerySyntaxError(
-            f"--number {spec!r}: expected FIELD OP NUMBER with OP one of > >= < <= = (e.g. 'casualties>100')"
+            f"{option('number', repr(spec))}: expected FIELD OP NUMBER with OP one of > >= < <= = "
+            "(e.g. 'casualties>100')"
         )
     name, op, value = m.group(1).lower(), m.group(2), m.group(3)
     if name not in NUMBER_FIELDS:
         raise QuerySyntaxError(
-            f"--number {spec!r}: unknown number field {name!r}; choose one of {', '.join(NUMBER_FIELDS)}"
+            f"{option('number', repr(spec))}: unknown number field {name!r}; choose one of {', '.join(NUMBER_FIELDS)}"
         )
     v = _number(name, value, flag=True)
     lo, hi = (v, None) if op[0] == ">" else (None, v) if op[0] == "<" else (v, v)
@@ -266,6 +265,13 @@ def _kinds() -> str:
     return ", ".join(RANGE_FIELDS)
 
 
+def number_examples(field: str) -> str:
+    """Valid clauses on a number field (or ``checkworthy``), for messages: ``casualties:>=3, ...``."""
+    if field == "checkworthy":
+        return "checkworthy:0.7 (a minimum), checkworthy:>=0.5, checkworthy:[0.2 TO 0.8]"
+    return f"{field}:>=3, {field}:<500, {field}:[1 TO 5]"
+
+
 def _number(field: str, value: str, flag: bool = False) -> float:
     try:
         out = float(value.replace(",", "").replace("_", ""))
@@ -273,10 +279,17 @@ def _number(field: str, value: str, flag: bool = False) -> float:
         out = float("nan")
     if out != out or out in (float("inf"), float("-inf")):
         if flag:
-            raise QuerySyntaxError(f"--number {field}: {value!r} is not a number; e.g. --number '{field}>=3'")
+            raise QuerySyntaxError(
+                f"{option('number', field)}: {value!r} is not a number; e.g. {option('number', repr(field + '>=3'))}"
+            )
         raise QuerySyntaxError(
-            f"{field}:{value} is not a number; compare with a number ({field}:>=3, {field}:<500, "
-            f"{field}:[1 TO 5]) or search the words as plain text with --literal"
+            f"{field}:{value} is not a number; compare with a number, e.g. {number_examples(field)} (or search "
+            f"the words as plain text with {option('literal')})"
+        )
+    if field == "checkworthy" and not 0 <= out <= 1:
+        raise QuerySyntaxError(
+            f"checkworthy:{value} is out of range: a check-worthiness is a number from 0 to 1, e.g. "
+            f"{number_examples(field)}"
         )
     return out
 
@@ -292,13 +305,27 @@ def entity_names(name: str) -> tuple[str, ...]:
     return (name,)
 
 
+def speaker_names(name: str) -> tuple[str, ...]:
+    """``name`` and, when it differs, its canonical form (``index.intel.names``): stored speakers are
+    canonical, so ``Russia's Defense Ministry`` finds ``Russian Defense Ministry``."""
+    from index.intel.names import canonical_name
+
+    canonical = canonical_name(name)
+    return (name, canonical) if canonical and canonical != name else (name,)
+
+
 def require_features(searcher, prefix: str = "", then: str = "filter") -> None:
-    """Refuse a claim filter or claim facet on an index without claim features for every passage.
+    """Refuse a claim filter or claim facet on an index without claim features for every passage, or
+    with features extracted by an older extractor (``Manifest.extractor`` is not
+    ``index.intel.EXTRACTOR_VERSION``: names such as speakers would not match).
 
     Raises:
         OptionError: ``{prefix}this index lacks claim features for some passages (...): add them with
-            `claims reindex --index DIR`, then {then}`` (exit 2 in the CLI).
+            `claims reindex --index DIR`, then {then}``, or ``{prefix}this index's claim features were
+            extracted by an older version (...): re-extract them with `claims reindex ...``` (exit 2 in
+            the CLI).
     """
+    from index.intel import EXTRACTOR_VERSION
     from search.options import OptionError
 
     counts = searcher.manifest.counts
@@ -306,6 +333,13 @@ def require_features(searcher, prefix: str = "", then: str = "filter") -> None:
         raise OptionError(
             f"{prefix}this index lacks claim features for some passages (ingested with --no-extract or by an "
             f"older version): add them with `claims reindex --index {searcher.dir}`, then {then}"
+        )
+    made_by = searcher.manifest.extractor
+    if made_by != EXTRACTOR_VERSION:
+        raise OptionError(
+            f"{prefix}this index's claim features were extracted by an older version (extractor "
+            f"{made_by or '1'}, this tool's is {EXTRACTOR_VERSION}: speaker and organisation names differ): "
+            f"re-extract them with `claims reindex --index {searcher.dir}`, then {then}"
         )
 
 

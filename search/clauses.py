@@ -35,7 +35,7 @@ from whoosh.qparser import syntax
 from whoosh.qparser.plugins import Plugin
 
 from index.analysis import source_key
-from index.errors import QuerySyntaxError
+from index.errors import QuerySyntaxError, option
 from search.claim_clauses import ClaimClause, claim_clause, is_claim_leaf
 
 TEXT_FIELDS = ("text", "title", "context")  # scored by BM25F (search.query.DEFAULT_FIELDS)
@@ -65,12 +65,41 @@ class FieldClausePlugin(Plugin):
         for i, node in enumerate(group):
             if isinstance(node, syntax.GroupNode):
                 self._dates(parser, node)
+            elif isinstance(node, syntax.WordNode) and node.fieldname == "date":
+                _check_date(parser, node.text, node.text)
             elif isinstance(node, syntax.RangeNode) and (node.fieldname or parser.fieldname) == "date":
+                for end in (node.start, node.end):
+                    if end:
+                        _check_date(parser, end, _range_text(node))
                 strict = _StrictDateRange(node.start, node.end, node.startexcl, node.endexcl)
                 strict.fieldname, strict.boost = "date", node.boost
                 strict.startchar, strict.endchar = node.startchar, node.endchar
                 group[i] = strict
         return group
+
+
+DATE_EXAMPLES = "date:2022-08-19, date:>=2022-08, date:[2022-01 TO 2022-06]"
+
+
+def _range_text(node) -> str:
+    """A range node as the user wrote it: ``>=2022``, ``<2023-01``, ``[2022 TO 2023]``."""
+    if node.end is None:
+        return (">" if node.startexcl else ">=") + node.start
+    if node.start is None:
+        return ("<" if node.endexcl else "<=") + node.end
+    return f"{'{' if node.startexcl else '['}{node.start} TO {node.end}{'}' if node.endexcl else ']'}"
+
+
+def _check_date(parser, value: str, clause: str) -> None:
+    """Raise ``QuerySyntaxError`` naming the field and a valid example when ``value`` is not a date
+    Whoosh's DATETIME field reads (instead of its parser's own message)."""
+    try:
+        parser.schema["date"]._parse_datestring(value)
+    except Exception:  # noqa: BLE001 - Whoosh's date parser raises bare errors (int(), month range...)
+        raise QuerySyntaxError(
+            f"date:{clause} is not a date; dates are YYYY, YYYY-MM or YYYY-MM-DD, e.g. {DATE_EXAMPLES} (or "
+            f"search the words as plain text with {option('literal')})"
+        ) from None
 
 
 class _StrictDateRange(syntax.RangeNode):
@@ -256,7 +285,7 @@ def _check_errors(node: query.Query) -> None:
     if err is not None:  # Whoosh turns a clause it cannot parse into a silent NullQuery
         raise QuerySyntaxError(
             f"cannot parse a clause of the query ({err}); dates are YYYY[-MM[-DD]]: fix the clause "
-            "or search the words as plain text with --literal"
+            f"or search the words as plain text with {option('literal')}"
         )
     for child in node.children():
         _check_errors(child)

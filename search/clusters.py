@@ -259,10 +259,18 @@ _LEADING = re.compile(r"^(?:(?:the|country's|nation's|its)\s+)+")
 
 
 def name_key(name: str) -> str:
-    """The comparable form of a speaker or place name: NFKC, case folded, curly apostrophes straight,
-    dots dropped, no leading "the"/"country's", no trailing possessive, single spaces
+    """The comparable form of a speaker or place name: its canonical name (``index.intel.names``:
+    "Russia's Ministry of Defence" is "Russian Defense Ministry"), NFKC, case folded, curly apostrophes
+    straight, dots dropped, no leading "the"/"country's", no trailing possessive, single spaces
     (``"the U.S. European Command"`` and ``"US European Command"`` -> ``"us european command"``)."""
-    t = unicodedata.normalize("NFKC", name).casefold().translate(_QUOTES_AND_DASHES).replace(".", "")
+    from index.intel.names import canonical_name
+
+    t = (
+        unicodedata.normalize("NFKC", canonical_name(name) or name)
+        .casefold()
+        .translate(_QUOTES_AND_DASHES)
+        .replace(".", "")
+    )
     t = _LEADING.sub("", " ".join(t.split()))
     return re.sub(r"'s?$", "", t).strip()
 

@@ -36,7 +36,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from index.errors import ClaimsError
+from index.errors import ClaimsError, option
 from index.manifest import tool_version
 from search.hits import FEATURE_FIELDS, Hit
 from search.options import SearchOptions, described, to_json, trec_line
@@ -101,7 +101,7 @@ def resolve_format(output: Path, fmt: str | None = None) -> str:
     if fmt is not None:
         name = fmt.strip().lower()
         if name not in FORMATS:
-            raise ClaimsError(f"--format {fmt!r}: choose one of {choices}")
+            raise ClaimsError(f"{option('format', repr(fmt))}: choose one of {choices}")
         return name
     name = EXTENSIONS.get(Path(output).suffix.lower())
     if name is None:

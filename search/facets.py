@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from index.errors import option
 from search.options import OptionError, SearchOptions
 
 FACETS = ("speaker", "place", "weapon", "person", "org", "nationality", "mode", "source", "month")
@@ -48,7 +49,7 @@ def parse_by(by: str | Sequence[str]) -> list[str]:
     ]
     bad = [b for b in names if b not in FACETS]
     if bad or not names:
-        raise OptionError(f"--by {','.join(bad) or '(empty)'}: choose among {', '.join(FACETS)}")
+        raise OptionError(f"{option('by', ','.join(bad) or '(empty)')}: choose among {', '.join(FACETS)}")
     return list(dict.fromkeys(names))
 
 
@@ -74,7 +75,7 @@ def facets(
     if claim:  # an index ingested with --no-extract would count nothing: refuse, as claim filters do
         from search.claim_clauses import require_features
 
-        require_features(searcher, f"--by {','.join(claim)}: ", "count facets")
+        require_features(searcher, f"{option('by', ','.join(claim))}: ", "count facets")
     opts = opts if opts is not None else SearchOptions(mode=FACET_MODE)
     opts = dataclasses.replace(opts, limit=0, offset=0, cluster=False, group_by=None)
     pids = [pid for pid, _, _ in searcher.iter_ranked(text, opts)]

@@ -14,8 +14,8 @@ from whoosh import query
 from whoosh.fields import Schema
 
 from index.analysis import metadata_field_name, metadata_key, source_key
-from index.errors import QuerySyntaxError
-from search.claim_clauses import entity_names, number_clause
+from index.errors import QuerySyntaxError, option
+from search.claim_clauses import entity_names, number_clause, speaker_names
 from search.clauses import Restriction, both
 
 
@@ -64,7 +64,7 @@ class Filters:
         if not (self.speaker or self.claim_mode or entities or self.checkworthy is not None):
             return None
         return {
-            "speaker": self.speaker,
+            "speaker": speaker_names(self.speaker) if self.speaker else None,
             "mode": self.claim_mode,
             "entities": entities,
             "checkworthy": self.checkworthy,
@@ -116,17 +116,19 @@ class Filters:
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
                 raise QuerySyntaxError(
-                    f"--where {item!r}: expected FIELD=VALUE, e.g. --where language=Russian"
+                    f"{option('where', repr(item))}: expected FIELD=VALUE, e.g. {option('where', 'language=Russian')}"
                 )
             out.append((key.strip(), value.strip()))
         return out
 
     def dates(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         """``--since`` / ``--until`` as an inclusive range (``--until`` to the end of its day)."""
-        start = _date(self.since, "--since") if self.since else None
-        end = _date(self.until, "--until", end=True) if self.until else None
+        start = _date(self.since, "since") if self.since else None
+        end = _date(self.until, "until", end=True) if self.until else None
         if start and end and start > end:  # nothing can match: say so before anything loads
-            raise QuerySyntaxError(f"--since {self.since} is after --until {self.until}: swap them")
+            raise QuerySyntaxError(
+                f"{option('since', self.since)} is after {option('until', self.until)}: swap them"
+            )
         return start, end
 
     def source_keys(self) -> list[str]:
@@ -138,7 +140,8 @@ class Filters:
             name = key if key in ("article_id", "url") else metadata_field_name(key)
             if name not in ("article_id", "url") and metadata_key(key) not in set(metadata_fields):
                 raise QuerySyntaxError(
-                    f"--where {key}={value}: no metadata field {key!r} in this index; `claims stats` lists them"
+                    f"{option('where', f'{key}={value}')}: no metadata field {key!r} in this index; "
+                    "`claims stats` (or /api/stats) lists them"
                 )
             out.append(query.Term(name, value.lower() if name not in ("article_id", "url") else value))
         return out
@@ -155,11 +158,13 @@ class Filters:
         return parts[0] if len(parts) == 1 else query.And(parts)
 
 
-def _date(value: str, option: str, end: bool = False) -> dt.datetime:
+def _date(value: str, name: str, end: bool = False) -> dt.datetime:
+    """``value`` (``YYYY-MM-DD`` or another form ``normalize_date`` reads) as a datetime; ``name``: the
+    option's key (``since``, ``until``, ``around``) for the message."""
     from index.dates import normalize_date
 
     iso = normalize_date(value)
     if iso is None:
-        raise QuerySyntaxError(f"{option} {value!r}: not a date; use YYYY-MM-DD")
+        raise QuerySyntaxError(f"{option(name, repr(value))}: not a date; use YYYY-MM-DD (e.g. 2022-08-19)")
     d = dt.datetime.fromisoformat(iso)
     return d + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else d

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from index.errors import ClaimsError
+from index.errors import ClaimsError, option
 from search.fusion import AROUND_DAYS, AROUND_WEIGHT, FUSION_METHODS, NORMALIZATIONS
 
 if TYPE_CHECKING:  # search.query imports Whoosh: the CLI reads this module's choices at start-up
@@ -145,7 +145,7 @@ def parse_weights(text: str) -> tuple[float, float]:
         a, b = (float(x) for x in text.split(","))
     except ValueError:
         raise OptionError(
-            f"--weights {text!r}: expected two numbers KEYWORD,SEMANTIC such as 0.4,0.6"
+            f"{option('weights', repr(text))}: expected two numbers KEYWORD,SEMANTIC such as 0.4,0.6"
         ) from None
     _check_weights((a, b))
     return a, b
@@ -159,19 +159,20 @@ def _check_weights(weights) -> None:
     w = tuple(weights)
     if len(w) != 2 or not all(isinstance(x, int | float) and math.isfinite(x) and x >= 0 for x in w):
         raise OptionError(
-            f"--weights {format_weights(w) if len(w) == 2 else w}: each weight must be a finite number >= 0 "
-            "(e.g. 0.4,0.6)"
+            f"{option('weights', format_weights(w) if len(w) == 2 else w)}: each weight must be a finite "
+            "number >= 0 (e.g. 0.4,0.6)"
         )
     if sum(w) == 0:
-        raise OptionError("--weights 0,0: at least one weight must be > 0 (e.g. 0.4,0.6)")
+        raise OptionError(f"{option('weights', '0,0')}: at least one weight must be > 0 (e.g. 0.4,0.6)")
 
 
-def _choice(option: str, value: Any, choices: tuple[str, ...]) -> None:
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """``name``: the option's key (``mode``, ``group_by``), rendered per caller (``index.errors.option``)."""
     if value not in choices:
-        raise OptionError(f"{option} {value!r}: choose one of {', '.join(choices)}")
+        raise OptionError(f"{option(name, repr(value))}: choose one of {', '.join(choices)}")
 
 
-def _range(option: str, value: float | None, lo: float | None, hi: float | None, lo_open=False) -> None:
+def _range(name: str, value: float | None, lo: float | None, hi: float | None, lo_open=False) -> None:
     if value is None:
         return
     ok = isinstance(value, int | float) and math.isfinite(value)
@@ -179,7 +180,7 @@ def _range(option: str, value: float | None, lo: float | None, hi: float | None,
     if not ok:
         lo_s = "" if lo is None else (f"> {lo:g}" if lo_open else f">= {lo:g}")
         hi_s = "" if hi is None else f"<= {hi:g}"
-        raise OptionError(f"{option} {value}: use a number {' and '.join(s for s in (lo_s, hi_s) if s)}")
+        raise OptionError(f"{option(name, value)}: use a number {' and '.join(s for s in (lo_s, hi_s) if s)}")
 
 
 def validate(opts: SearchOptions, *, paging: bool = True) -> SearchOptions:
@@ -192,30 +193,31 @@ def validate(opts: SearchOptions, *, paging: bool = True) -> SearchOptions:
         OptionError: The first bad option, in one line naming its valid range or choices.
         QuerySyntaxError: A bad ``--since``/``--until``/``--around`` date or ``--where`` item.
     """
-    _choice("--mode", opts.mode, MODES)
-    _choice("--fusion", opts.fusion, FUSIONS)
-    _choice("--norm", opts.norm, NORMS)
-    _choice("--operator", opts.operator, OPERATORS)
+    _choice("mode", opts.mode, MODES)
+    _choice("fusion", opts.fusion, FUSIONS)
+    _choice("norm", opts.norm, NORMS)
+    _choice("operator", opts.operator, OPERATORS)
     if opts.group_by is not None:
-        _choice("--group-by", opts.group_by, GROUP_BY)
+        _choice("group_by", opts.group_by, GROUP_BY)
     _check_weights(opts.weights)
-    _range("--limit", opts.limit, 0, None)
-    _range("--offset", opts.offset, 0, None)
-    _range("--depth", opts.depth, 1, None)
-    _range("--rrf-k", opts.rrf_k, 0, None)
-    _range("--threshold", opts.threshold, -1, 1)
-    _range("--min-similarity", opts.min_similarity, -1, 1)
-    _range("--cluster-threshold", opts.cluster_threshold, 0, 1)
-    _range("--around-days", opts.around_days, 0, None, lo_open=True)
-    _range("--around-weight", opts.around_weight, 0, None)
+    _range("limit", opts.limit, 0, None)
+    _range("offset", opts.offset, 0, None)
+    _range("depth", opts.depth, 1, None)
+    _range("rrf_k", opts.rrf_k, 0, None)
+    _range("threshold", opts.threshold, -1, 1)
+    _range("min_similarity", opts.min_similarity, -1, 1)
+    _range("cluster_threshold", opts.cluster_threshold, 0, 1)
+    _range("around_days", opts.around_days, 0, None, lo_open=True)
+    _range("around_weight", opts.around_weight, 0, None)
     if opts.threshold is not None and opts.mode == "keyword":
         raise OptionError(
-            "--threshold is a minimum cosine and needs the semantic leg: use --mode hybrid or semantic"
+            f"{option('threshold')} is a minimum cosine and needs the semantic leg: use "
+            f"{option('mode', 'hybrid')} or semantic"
         )
     opts.filters.dates()  # QuerySyntaxError on a bad --since/--until
     if opts.filters.claim_mode is not None:
-        _choice("--claim-mode", opts.filters.claim_mode, CLAIM_MODES)
-    _range("--checkworthy", opts.filters.checkworthy, 0, 1)
+        _choice("claim_mode", opts.filters.claim_mode, CLAIM_MODES)
+    _range("checkworthy", opts.filters.checkworthy, 0, 1)
     if opts.around not in (None, "off", "auto"):
         from search.query import resolve_around
 
@@ -224,8 +226,9 @@ def validate(opts: SearchOptions, *, paging: bool = True) -> SearchOptions:
         depth = leg_depth(opts)
         if opts.offset + opts.limit > depth:
             raise OptionError(
-                f"--offset {opts.offset} + --limit {opts.limit} go past --depth {depth}: pages are slices of one "
-                f"ranking of {depth} candidates per leg; raise --depth to at least {opts.offset + opts.limit}"
+                f"{option('offset', opts.offset)} + {option('limit', opts.limit)} go past "
+                f"{option('depth', depth)}: pages are slices of one ranking of {depth} candidates per leg; "
+                f"raise {option('depth')} to at least {opts.offset + opts.limit}"
             )
     return opts
 
@@ -307,7 +310,7 @@ class RunWriter:
     """
 
     def __init__(self, fh: TextIO, fmt: str = "trec", tag: str = "claims"):
-        _choice("--format", fmt, RUN_FORMATS)
+        _choice("format", fmt, RUN_FORMATS)
         self.fh, self.fmt, self.tag = fh, fmt, tag
         self.rows = 0
 

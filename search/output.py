@@ -5,7 +5,8 @@
   names the shell's redirection target, maybe a regular file that a rename would detach): written in
   place (appended: nothing already there is truncated), never replaced.
 * A symlink to a regular file: the file it names is replaced; the link stays.
-* A folder: refused with one line (``OutputError``).
+* A folder, or a file in a folder that does not exist: refused with one line (``OutputError``), before
+  anything is loaded; missing folders are never created (as ``sqlite-utils`` and ``llm`` do not).
 * Anything else: written to a temp file beside it, fsynced and renamed onto it at the end, so a failed
   run leaves the old file (or none), never half a file.
 
@@ -34,7 +35,7 @@ class Output:
     """One output target (see the module docstring).
 
     Raises:
-        OutputError: ``target`` is a folder.
+        OutputError: ``target`` is a folder, or its folder does not exist (or is not a folder).
     """
 
     def __init__(self, target: str | Path, option: str = "-o"):
@@ -47,6 +48,13 @@ class Output:
             if self.path.is_dir():
                 raise OutputError(
                     f"{option} {text} is a folder: name a file inside it, e.g. {self.path / 'results.jsonl'}"
+                )
+            parent = self.path.absolute().parent
+            if not parent.is_dir():
+                what = "is not a folder" if parent.exists() else "does not exist"
+                raise OutputError(
+                    f"{option} {text}: folder {parent} {what}: create it first (mkdir -p {parent}) or write "
+                    "somewhere else"
                 )
             under = str(self.path.absolute()).startswith(("/dev/", "/proc/"))
             if under or (self.path.exists() and not self.path.is_file()):
@@ -64,7 +72,6 @@ class Output:
         """A new empty temp file where this output's bytes are written before ``commit``."""
         folder = None
         if not self.special:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             folder = self.path.parent
         name = "claims" if self.path is None else self.path.name
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)

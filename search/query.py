@@ -18,7 +18,7 @@ from whoosh import qparser, query
 from whoosh.fields import Schema
 
 from index.analysis import claim_analyzer, metadata_field_name
-from index.errors import QuerySyntaxError
+from index.errors import QuerySyntaxError, option
 from search.claim_clauses import claim_field_names, parse_schema
 from search.clauses import FieldClausePlugin, Restriction, split_clauses, stem_wildcards, strip_clauses
 from search.filters import Filters, _date
@@ -66,7 +66,7 @@ def resolve_around(value: str | None, text: str | None = None) -> str | None:
         return None
     if value == "auto":
         return claim_date(text or "")
-    return _date(value, "--around").date().isoformat()
+    return _date(value, "around").date().isoformat()
 
 
 def query_dates(queries: dict[str, str], file_dates: dict[str, str], around: str | None) -> dict[str, str]:
@@ -145,7 +145,31 @@ def _check_balance(text: str) -> None:
 def _fail(text: str, col: int, what: str) -> None:
     raise QuerySyntaxError(
         f"cannot parse query at column {col + 1} ({what}): {_printable(text[:col])}>>"
-        f"{_printable(text[col : col + 20])}; fix the syntax or search the words as plain text with --literal"
+        f"{_printable(text[col : col + 20])}; fix the syntax or search the words as plain text with {option('literal')}"
+    )
+
+
+# Search options that are not query fields (``since:2022-01-01`` would silently search the words), and
+# the query field clause that does the same (None: only the option does).
+_OPTION_FIELDS = {"since": "date:>=", "until": "date:<=", "around": None}
+_OPTION_FIELD_RX = re.compile(r"(?i)(?:^|(?<=[\s(]))(since|until|around):(\S*)")
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def _check_option_fields(text: str) -> None:
+    """Refuse ``since:``/``until:``/``around:`` in a query (outside quotes): they are options, and the
+    parser would search them as words. The message names the query field or option that does it."""
+    m = _OPTION_FIELD_RX.search(_QUOTED.sub(lambda q: " " * len(q.group()), text))
+    if m is None:
+        return
+    from index.dates import normalize_date
+
+    name, value = m.group(1).lower(), m.group(2)
+    day = (normalize_date(value) or "")[:10] or "2022-08-19"  # the user's date, else an example
+    clause = _OPTION_FIELDS[name]
+    instead = f"{clause}{day} in the query or " if clause else ""
+    raise QuerySyntaxError(
+        f"{m.group(1)}:{value} is not a query field: {name} is an option; use {instead}{option(name, day)}"
     )
 
 
@@ -184,11 +208,14 @@ def analyze_query(
         return ParsedQuery(q, conjunctive(q), None, text)
     _check_balance(text)
     metadata_fields = list(metadata_fields)
+    _check_option_fields(text)
     try:
         parsed = make_parser(schema, metadata_fields).parse(text, normalize=False)
+    except QuerySyntaxError:  # a clause's own message (search.clauses: a bad date:)
+        raise
     except Exception as e:  # noqa: BLE001 - Whoosh raises bare Exceptions for bad dates etc.
         raise QuerySyntaxError(
-            f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
+            f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with {option('literal')}"
         ) from None
     scored, restriction = split_clauses(stem_wildcards(parsed))
     words = strip_clauses(text, field_names(schema, metadata_fields)) if restriction else text
@@ -199,7 +226,7 @@ def analyze_query(
             q = _drop_phrases_without_positions(_exclude_nots(copy.deepcopy(scored)), schema).normalize()
         except Exception as e:  # noqa: BLE001
             raise QuerySyntaxError(
-                f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with --literal"
+                f"cannot parse query {text!r}: {e}; fix the syntax or search it as plain text with {option('literal')}"
             ) from None
         if q is query.NullQuery or isinstance(q, type(query.NullQuery)):
             q = None
@@ -207,7 +234,7 @@ def analyze_query(
         if restriction is None:
             raise QuerySyntaxError(
                 f"query {text!r} has no searchable words (only operators or stop words?); "
-                "use --literal to search it as plain text"
+                f"use {option('literal')} to search it as plain text"
             )
         return ParsedQuery(query.Every(), None, restriction, "")
     conj = conjunctive(_drop_phrases_without_positions(scored, schema))

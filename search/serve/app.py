@@ -3,7 +3,9 @@
 Errors: every ``/api`` error is JSON ``{"error": MESSAGE, "kind": CLASS, "status": CODE}`` (plus ``"hint"``
 for a query to send literally or an index to check/repair)
 and never carries a traceback. A query the parser refuses (or options out of range) -> 400, with the
-CLI's one-line message and a hint to send ``literal=true``; an unknown passage -> 404; a missing or
+CLI's one-line message naming the API's query parameters instead of the CLI's flags (``weights=0,0``
+where the CLI says ``--weights 0,0``: ``index.errors.option``) and, for a query, a hint to send
+``literal=true``; an unknown passage -> 404; a missing or
 damaged index -> 503 naming ``claims repair``; a query past the time limit -> 503; a bad parameter
 type -> 422. Pages show the same message in the page, with the same status.
 
@@ -35,6 +37,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 
 from index.errors import (
+    API,
     ClaimsError,
     IndexCorruptError,
     IndexLockedError,
@@ -119,8 +122,10 @@ def status_of(e: BaseException) -> int:
     return 500
 
 
-def error_body(e: BaseException, index_dir: Path) -> dict:
-    """The JSON of an error (see the module docstring); one line, never a traceback."""
+def error_body(e: BaseException, index_dir: Path, names: dict[str, str] | None = None) -> dict:
+    """The JSON of an error (see the module docstring); one line, never a traceback. A search option in
+    the message is named as the API's query parameter (``weights=``, not the CLI's ``--weights``;
+    ``index.errors.render``; ``names``: an endpoint's own parameter names, ``{"limit": "limit"}``)."""
     status = status_of(e)
     if isinstance(e, sqlite3.DatabaseError):
         from index.catalog_reader import damaged_catalog
@@ -128,14 +133,14 @@ def error_body(e: BaseException, index_dir: Path) -> dict:
 
         message = str(damaged_catalog(index_dir / CATALOG, e))
     elif isinstance(e, ClaimsError):
-        message = str(e)
+        message = e.render(API, names)
     elif isinstance(e, OSError):
         message = f"{e.strerror or e} reading the index (run `claims check --index {index_dir}`)"
     else:
         message = f"unexpected {e.__class__.__name__}: {e} (report it)"
     body = {"error": message.splitlines()[0] if message else e.__class__.__name__, "kind": type(e).__name__}
     body["status"] = status
-    if isinstance(e, QuerySyntaxError) and "--literal" in message:
+    if isinstance(e, QuerySyntaxError) and "literal=true" in message:
         body["hint"] = "search the words as plain text: add literal=true (the CLI's --literal)"
     elif status == 503 and not isinstance(e, QueryTimeout):
         body["hint"] = f"run `claims check --index {index_dir}`, then `claims repair --index {index_dir}`"
@@ -303,8 +308,12 @@ def create_app(
     return app
 
 
+# Endpoints whose parameters differ from the API's usual names (``index.errors.API_NAMES``).
+ENDPOINT_NAMES = {"/api/export": {"limit": "limit"}}
+
+
 def _error(request: Request, e: BaseException, service: Service) -> Response:
-    body = error_body(e, service.dir)
+    body = error_body(e, service.dir, ENDPOINT_NAMES.get(request.url.path))
     if request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", ""):
         return JSONResponse(body, status_code=body["status"])
     return request.app.state.templates.TemplateResponse(

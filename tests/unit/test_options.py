@@ -172,15 +172,29 @@ def test_output_folder_is_one_line(tmp_path):
         Output(tmp_path)
 
 
+def test_output_in_a_missing_folder_is_one_line_and_creates_nothing(tmp_path):
+    missing = tmp_path / "out" / "missing"
+    with pytest.raises(OutputError) as got:
+        Output(missing / "run.jsonl")
+    msg = str(got.value)
+    assert "\n" not in msg and f"folder {missing} does not exist" in msg and "mkdir -p" in msg
+    assert not (tmp_path / "out").exists()  # nothing created
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError, match="is not a folder"):
+        Output(tmp_path / "afile" / "run.jsonl")
+    Output(tmp_path / "run.jsonl")  # an existing folder is fine
+    Output("run-in-cwd.jsonl")  # a bare name: the current folder
+
+
 def test_output_regular_file_is_replaced_atomically(tmp_path):
-    target = tmp_path / "sub" / "run.trec"
+    target = tmp_path / "run.trec"
     o = Output(target)
     tmp = o.temp()
     assert tmp.parent == target.parent and not target.exists()
     tmp.write_text("x\n")
     o.commit(tmp)
     assert target.read_text() == "x\n" and not tmp.exists()
-    assert o.beside(".manifest.json") == tmp_path / "sub" / "run.trec.manifest.json"
+    assert o.beside(".manifest.json") == tmp_path / "run.trec.manifest.json"
 
 
 def test_output_symlink_keeps_the_link(tmp_path):
