@@ -19,7 +19,7 @@ EXACT_FILTER_LIMIT = 50_000
 # HNSW search breadth: recall@10 against exact search on real tweet queries was 0.90 at 128 and 0.99
 # at 512 on 100k vectors (~1.5 ms a query), but 0.83 at 1M (bench/query_semantic.py).
 EF_SEARCH = 512
-NPROBE_DIVISOR = 16
+NPROBE_DIVISOR = 8
 NPROBE_MIN = 256
 
 
@@ -41,9 +41,10 @@ class DenseIndex(VectorStore):
 
     @property
     def nprobe(self) -> int:
-        """IVF lists searched per query: a sixteenth of them, at least 256. Recall@10 against exact
-        search on 100 real tweet queries (bench/query_semantic.py): 1M vectors, 4096 lists: 0.957 at
-        128, 0.983 at 256 (4.2 ms); 100k vectors, 1024 lists: 0.93 at 128, 0.98 at 256 (1.9 ms)."""
+        """IVF lists searched per query: an eighth of them, at least 256. Recall@10 against exact
+        search on 100 real tweet queries (bench/query_semantic.py): 1M vectors, 4096 lists: 0.96-0.983
+        at 256 (two builds of the store: k-means differs), 1.00 at 512 (10 ms, one thread); 100k
+        vectors, 1024 lists: 0.93 at 128, 0.98-0.99 at 256 (1.9-2.9 ms)."""
         return min(self.nlist, max(NPROBE_MIN, self.nlist // NPROBE_DIVISOR))
 
     def search(
