@@ -22,7 +22,7 @@ from search.options import OptionError, SearchOptions
 from search.serve import params as P
 from search.serve.streams import MEDIA
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", dependencies=[Depends(P.reject_unknown)])
 EXPORT_FORMATS = ("jsonl", "csv", "trec", "parquet")
 INGEST_BYTES = 50 << 20  # the largest ingest body accepted
 INGEST_TYPES = ("application/x-ndjson", "application/jsonl", "application/json")

@@ -283,14 +283,15 @@ def create_app(
         return _error(request, e, service)
 
     @app.exception_handler(RequestValidationError)
-    async def bad_params(request: Request, e: RequestValidationError) -> JSONResponse:
+    async def bad_params(request: Request, e: RequestValidationError) -> Response:
         problems = [
             f"{'.'.join(str(p) for p in err.get('loc', ())[1:]) or 'request'}: {err.get('msg', '')}"
             for err in e.errors()
         ]
-        return JSONResponse(
-            {"error": "; ".join(problems), "kind": "ValidationError", "status": 422}, status_code=422
-        )
+        body = {"error": "; ".join(problems), "kind": "ValidationError", "status": 422}
+        if request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(body, status_code=422)
+        return templates.TemplateResponse(request, "error.html", {"error": body}, status_code=422)  # a page
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, e: HTTPException) -> JSONResponse:

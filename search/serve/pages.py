@@ -19,7 +19,7 @@ from index.errors import ClaimsError
 from search.serve import params as P
 from search.serve.api import passage_with_neighbours, run_search, run_similar, search_params
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(P.reject_unknown)])
 SVG_W, LANE_H, PAD_L, PAD_R, PAD_T = 760, 26, 150, 20, 24
 MAX_LANES = 8
 

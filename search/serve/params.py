@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from fastapi import Request
+
 from search import options as so
 
 MAX_K = 1000  # rows per page (a bound on one request's work; exports stream instead)
@@ -73,3 +75,29 @@ def build(values: dict[str, Any], similar: bool = False, limit_key: str = "k") -
         where=Filters.parse_where([w for w in values.get("where") or [] if w]),
     )
     return so.validate(dataclasses.replace(base, filters=filters, **changes))
+
+
+def reject_unknown(request: Request) -> None:
+    """A router dependency: a query parameter the matched endpoint does not take is an error (400), not
+    silently ignored (a misspelt ``min-similarity`` or a CLI-only filter such as ``speaker`` would
+    otherwise return unfiltered hits).
+
+    Raises:
+        OptionError: Names the unknown parameters, the endpoint's own, and that claim filters go in ``q``.
+    """
+    route = request.scope.get("route")
+    if route is None or not request.query_params:
+        return
+    known: set[str] = set()
+    todo = [route.dependant]  # the endpoint's query parameters and its dependencies' (search_params)
+    while todo:
+        dependant = todo.pop()
+        known.update(p.alias for p in dependant.query_params)
+        todo.extend(dependant.dependencies)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise so.OptionError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: {request.url.path} takes "
+            f"{', '.join(sorted(known)) or 'none'}; claim filters go in the query, e.g. "
+            "q=Kinzhal speaker:Pentagon weapon:Patriot checkworthy:>0.7"
+        )

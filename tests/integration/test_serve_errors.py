@@ -73,6 +73,13 @@ CASES = [
     ("export", {"format": "xlsx"}, 400, ["format 'xlsx'"]),
     ("export", {"offset": "95", "limit": "10"}, 400, ["offset=95", "limit=10", "depth=100"]),  # not k=
     ("export", {"norm": "x"}, 400, ["norm='x'"]),
+    # a parameter the endpoint does not take is refused, not ignored (it returned unfiltered hits)
+    ("search", {"speaker": "Pentagon"}, 400, ["unknown parameter speaker", "speaker:Pentagon"]),
+    ("search", {"checkworthy": "2", "weapon": "Zircon"}, 400, ["unknown parameters checkworthy, weapon"]),
+    ("search", {"min-similarity": "0.9"}, 400, ["unknown parameter min-similarity", "min_similarity"]),
+    ("similar", {"text": "Kinzhal", "K": "1"}, 400, ["unknown parameter K", "/api/similar takes"]),
+    ("facets", {"place": "Kyiv"}, 400, ["unknown parameter place"]),
+    ("export", {"weapon": "Zircon"}, 400, ["unknown parameter weapon", "/api/export takes"]),
 ]
 
 
@@ -110,3 +117,17 @@ def test_the_cli_names_its_flags_for_the_same_mistakes(sample_index, cli):
         assert r.exit_code == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = cli("search", "Kinzhal since:2022-01-01", "--index", sample_index)
     assert r.exit_code == 2 and "--since 2022-01-01" in r.stderr and "since=" not in r.stderr
+
+
+def test_pages_show_parameter_errors_in_the_page(server):
+    """The search page answers a mistyped or unknown parameter with its error page (HTML), as it does a
+    bad value, not the API's JSON."""
+    for query in ("q=Kinzhal&k=0", "q=Kinzhal&offset=abc", "q=Kinzhal&speaker=Pentagon"):
+        try:
+            urllib.request.urlopen(f"{server.url}/?{query}", timeout=60)
+            raise AssertionError(f"{query} was accepted")
+        except urllib.error.HTTPError as e:
+            assert e.code in (400, 422), (query, e.code)
+            assert e.headers.get_content_type() == "text/html", query
+            page = e.read().decode("utf-8")
+            assert 'role="alert"' in page, query
