@@ -291,7 +291,7 @@ RaySearchOpt = Annotated[
         "--ray",
         metavar="ADDRESS",
         help="Sharded --index: search each shard in a Ray actor ('local', 'auto' or HOST:PORT). "
-        "Needs pip install 'claims[ray]'.",
+        "Needs pip install -e '.[ray]'.",
     ),
 ]
 
@@ -425,7 +425,7 @@ def ingest(
             "--ray",
             metavar="ADDRESS",
             help="Run on Ray: 'local' (start a cluster here with --workers CPUs), 'auto' or HOST:PORT "
-            "(a running cluster). Needs pip install 'claims[ray]'.",
+            "(a running cluster). Needs pip install -e '.[ray]'.",
         ),
     ] = None,
     workers: Annotated[

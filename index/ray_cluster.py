@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from index.errors import ClaimsError
 
-INSTALL_HINT = "--ray needs Ray: pip install 'claims[ray]'"
+# from the repository's folder: the name ``claims`` on PyPI is another project
+INSTALL_HINT = "--ray needs Ray: pip install -e '.[ray]' (in the claims repository's folder)"
 
 
 class RayMissingError(ClaimsError):
@@ -14,7 +15,7 @@ class RayMissingError(ClaimsError):
 
 
 def require_ray():
-    """Import Ray, or raise ``RayMissingError`` naming ``pip install 'claims[ray]'``."""
+    """Import Ray, or raise ``RayMissingError`` naming ``pip install -e '.[ray]'``."""
     try:
         import ray
         import ray.data  # noqa: F401 - the [data] extra

@@ -284,7 +284,7 @@ def open_ray(index_dir: Path | None, model: str | None = None, address: str = "l
             ``auto`` or ``HOST:PORT`` (a running cluster), as ``claims ingest --ray``.
 
     Raises:
-        RayMissingError: Ray is not installed (names ``pip install 'claims[ray]'``); checked first.
+        RayMissingError: Ray is not installed (names ``pip install -e '.[ray]'``); checked first.
         ShardError: ``index_dir`` is not a sharded index. ClaimsError: no cluster at ``address``.
     """
     import os

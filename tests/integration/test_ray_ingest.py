@@ -19,7 +19,7 @@ import pytest
 from conftest import CORPORA, CORPUS_NAMES, HAS_SHARED, ROOT, SAMPLES
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
-needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray ingest: pip install 'claims[ray]'")
+needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray ingest: pip install -e '.[ray]'")
 RAY_SUBSET = 15  # records per corpus
 
 
@@ -51,7 +51,7 @@ def assert_same_index(ray_index: Path, local_index: Path) -> dict:
 def ray_cluster():
     """One local Ray cluster with 2 CPUs for the module (the ingests reuse it: ``ray.is_initialized``)."""
     if not HAS_RAY:
-        pytest.skip("needs Ray: pip install 'claims[ray]'")
+        pytest.skip("needs Ray: pip install -e '.[ray]'")
     import logging
 
     import ray
@@ -179,7 +179,7 @@ def test_ray_flag_without_ray_installed_names_the_extra(tmp_path):
     )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "pip install 'claims[ray]'" in lines[0]
+    assert len(lines) == 1 and "pip install -e '.[ray]'" in lines[0]
     assert "heavy: []" in result.stdout
     assert not index.exists()
 

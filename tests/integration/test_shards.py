@@ -446,14 +446,14 @@ def test_a_where_key_only_one_shard_knows_filters_instead_of_failing(tiny_sharde
 
 # -- the same search fanned out over Ray actors (marker ray; skipped without Ray) ------------------
 HAS_RAY = importlib.util.find_spec("ray") is not None
-needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray: pip install 'claims[ray]'")
+needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray: pip install -e '.[ray]'")
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
     """One local Ray cluster with 2 CPUs for the module (``--ray local`` reuses it: ``ray.is_initialized``)."""
     if not HAS_RAY:
-        pytest.skip("needs Ray: pip install 'claims[ray]'")
+        pytest.skip("needs Ray: pip install -e '.[ray]'")
     import logging
 
     import ray
@@ -575,7 +575,7 @@ def test_search_ray_flag_without_ray_installed_names_the_extra(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     lines = [line for line in r.stderr.splitlines() if line.strip()]
-    assert r.returncode == 2 and len(lines) == 1 and "pip install 'claims[ray]'" in lines[0], r.stderr
+    assert r.returncode == 2 and len(lines) == 1 and "pip install -e '.[ray]'" in lines[0], r.stderr
     assert "heavy: []" in r.stdout
 
 
