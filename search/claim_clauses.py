@@ -338,7 +338,7 @@ def require_features(searcher, prefix: str = "", then: str = "filter") -> None:
     if made_by != EXTRACTOR_VERSION:
         raise OptionError(
             f"{prefix}this index's claim features were extracted by an older version (extractor "
-            f"{made_by or '1'}, this tool's is {EXTRACTOR_VERSION}: speaker and organisation names differ): "
+            f"{made_by or '1'}, this tool's is {EXTRACTOR_VERSION}: names and numbers may differ): "
             f"re-extract them with `claims reindex --index {searcher.dir}`, then {then}"
         )
 

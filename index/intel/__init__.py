@@ -17,8 +17,9 @@ __all__ = ["EXTRACTOR_VERSION", "ClaimFeatures", "PassageLike", "extract"]
 # What the stored claim features were made by, recorded in the manifest (``Manifest.extractor``): bump
 # it whenever extraction stores something different for the same text, so an index extracted by an
 # older version is told to re-extract (``claims reindex``), as a model change is. 2: canonical speaker
-# and organisation names (``index.intel.names``).
-EXTRACTOR_VERSION = "2"
+# and organisation names (``index.intel.names``); 3: death tolls named earlier in the sentence are
+# casualties, a year before words and a noun ("Feb 2015 Suicide bomber") is no count.
+EXTRACTOR_VERSION = "3"
 
 
 def extract(*args, **kwargs):

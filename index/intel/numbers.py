@@ -119,7 +119,13 @@ _RX = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_CASUALTY_BEFORE = re.compile(rf"\b(?:{_CASUALTY}|death toll (?:of|at|rose to|to)|toll of)\s*$", re.I)
+_CASUALTY_BEFORE = re.compile(rf"\b(?:{_CASUALTY}|kills|death toll (?:of|at|rose to|to)|toll of)\s*$", re.I)
+# "the death toll from the attack reached at least 112", "put the number of dead at around 400": a toll
+# named earlier in the same sentence, no other number between
+_TOLL_BEFORE = re.compile(
+    r"\b(?:death toll|number of (?:the )?(?:dead|deaths|casualties|victims|fatalities))\b[^.;!?\d]{0,60}$",
+    re.I,
+)
 _MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _MONTH_AFTER = re.compile(rf"(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\b", re.I)
 _MONTH_BEFORE = re.compile(rf"\b{_MONTHS}\.?\s+$", re.I)
@@ -236,11 +242,15 @@ def find_numbers(text: str) -> list[Quantity]:
         end = m.end()
         if m["num"] and not (m["dist"] or m["speed"] or m["pct"] or m["curw"] or m["cas_bare"]):
             kind, unit, end = _entity_kind(text, m, kind, unit, mentions)
-        if kind in {"count", "people", "troops"} and _CASUALTY_BEFORE.search(text[:start]):
+        if kind in {"count", "people", "troops"} and (
+            _CASUALTY_BEFORE.search(text[:start]) or _TOLL_BEFORE.search(text[:start])
+        ):
             kind, unit = "casualties", unit or "people"
         bare = not (m["noun"] or m["dist"] or m["speed"] or m["pct"] or m["cur"] or m["curw"])
-        if bare and m["num"] and re.fullmatch(r"(1[89]|20)\d\d", raw.strip()):
-            continue  # a year ("in 2011 killed"): the date stage owns it
+        if m["num"] and re.fullmatch(r"(1[89]|20)\d\d", raw.strip()):
+            apart = m["noun"] and text[m.end("num") : m.start("noun")].strip()
+            if bare or apart or _MONTH_BEFORE.search(text, 0, start):
+                continue  # a year ("in 2011 killed", "Feb 2015 Suicide bomber"): the date stage owns it
         if bare and (
             _MONTH_AFTER.match(text, m.end("num") if m["num"] else m.end())
             or _MONTH_BEFORE.search(text, 0, start)

@@ -58,6 +58,12 @@ def one(text):
         ("12 people were killed", 12, "people", "casualties", False),
         ("at least 5 soldiers were wounded", 5, "troops", "casualties", True),
         ("a death toll of 45", 45, "people", "casualties", False),
+        # a toll named earlier in the sentence (a fresh user's corpora cases)
+        ("Death toll from Aleppo bomb attack at least 112", 112, "people", "casualties", True),
+        ("The death toll from the attack reached at least 112 people", 112, "people", "casualties", True),
+        ("raised its official death toll from the strike to 89", 89, "people", "casualties", False),
+        ("put the number of dead at around 400", 400, "people", "casualties", True),
+        ("a suicide bomber kills 4 in Aleppo", 4, "people", "casualties", False),
         ("a $1.2 billion package", 1.2e9, "USD", "money", False),
         ("costs 300 million euros", 3e8, "EUR", "money", False),
         ("£40m in aid", 4e7, "GBP", "money", False),
@@ -100,6 +106,8 @@ def test_vague_quantities_are_approximate_ranges(text, low, high, unit):
         "the town fell on 22 May 2015.",
         "on the 1st of May",
         "since the war in 2011 killed a nurse",  # a year, not 2011 casualties
+        "Sun 22 Feb 2015 Suicide bomber",  # a year (words between it and "bomber"), not 2015 aircraft
+        "in 2016 Russian bombers",
     ],
 )
 def test_not_quantities(text):
