@@ -12,6 +12,7 @@ tiny index of its own.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import shutil
 from collections.abc import Callable
@@ -172,3 +173,22 @@ def crash_rig():
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+# -- a local Ray cluster (the optional extra; tests that need it skip without it) -----------------------
+HAS_RAY = importlib.util.find_spec("ray") is not None
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local Ray cluster with 2 CPUs per test module (``--ray local`` and the ingests reuse it:
+    ``ray.is_initialized``)."""
+    if not HAS_RAY:
+        pytest.skip("needs Ray: pip install -e '.[ray]'")
+    import logging
+
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_ray_ingest import assert_same_index, needs_ray, ray_cluster  # noqa: F401 - ray_cluster: a fixture
+from test_ray_ingest import assert_same_index, needs_ray
 
 
 def features(index: Path) -> dict[tuple, tuple[dict, list]]:
@@ -28,7 +28,7 @@ def features(index: Path) -> dict[tuple, tuple[dict, list]]:
 
 @pytest.mark.ray
 @needs_ray
-def test_ray_ingest_stores_the_claim_features_a_local_ingest_stores(ray_cluster, sample_build, tmp_path):  # noqa: F811
+def test_ray_ingest_stores_the_claim_features_a_local_ingest_stores(ray_cluster, sample_build, tmp_path):
     from index.manifest import read_manifest
     from index.ray_ingest import ingest_ray
 
@@ -57,7 +57,7 @@ def test_ray_ingest_stores_the_claim_features_a_local_ingest_stores(ray_cluster,
 
 @pytest.mark.ray
 @needs_ray
-def test_ray_ingest_without_extraction_leaves_them_for_reindex(ray_cluster, sample_build, tmp_path):  # noqa: F811
+def test_ray_ingest_without_extraction_leaves_them_for_reindex(ray_cluster, sample_build, tmp_path):
     from index.ray_ingest import ingest_ray
 
     index = tmp_path / "ray"

@@ -7,7 +7,6 @@ Ray (one line, exit 2, nothing heavy loaded) always run.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import sqlite3
 import subprocess
@@ -16,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CORPORA, CORPUS_NAMES, HAS_SHARED, ROOT, SAMPLES
+from conftest import CORPORA, CORPUS_NAMES, HAS_RAY, HAS_SHARED, ROOT, SAMPLES
 
-HAS_RAY = importlib.util.find_spec("ray") is not None
 needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray ingest: pip install -e '.[ray]'")
 RAY_SUBSET = 15  # records per corpus
 
@@ -45,20 +43,6 @@ def assert_same_index(ray_index: Path, local_index: Path) -> dict:
     for key, vector in ours.items():
         np.testing.assert_allclose(vector, theirs[key], atol=1e-5, err_msg=str(key[:4]))
     return ours
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """One local Ray cluster with 2 CPUs for the module (the ingests reuse it: ``ray.is_initialized``)."""
-    if not HAS_RAY:
-        pytest.skip("needs Ray: pip install -e '.[ray]'")
-    import logging
-
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,13 @@ index, and checks that the shards' own (local) statistics would have given anoth
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import CORPORA, CORPUS_NAMES, requires_shared
+from tests.integration.conftest import CORPORA, CORPUS_NAMES, HAS_RAY, requires_shared
 
 SUBSET = 20  # records per corpus: ~600 passages, each index built in well under a minute
 SHARDS = 3
@@ -445,22 +444,7 @@ def test_a_where_key_only_one_shard_knows_filters_instead_of_failing(tiny_sharde
 
 
 # -- the same search fanned out over Ray actors (marker ray; skipped without Ray) ------------------
-HAS_RAY = importlib.util.find_spec("ray") is not None
 needs_ray = pytest.mark.skipif(not HAS_RAY, reason="needs Ray for --ray: pip install -e '.[ray]'")
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """One local Ray cluster with 2 CPUs for the module (``--ray local`` reuses it: ``ray.is_initialized``)."""
-    if not HAS_RAY:
-        pytest.skip("needs Ray: pip install -e '.[ray]'")
-    import logging
-
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
