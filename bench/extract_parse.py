@@ -1,5 +1,6 @@
 """spaCy cost of the extraction stage: the whole pipeline on every passage (``parse``) against the
-parse only where a cue can be (``parse_for_claims``), on the same passages, alternating, same run.
+parse only where a cue can be (``parse_for_claims``), on the same passages, alternating, same run;
+and the entity recogniser alone (``ner``, which every passage needs: the floor of ``parse_for_claims``).
 
 Passages: the first ``--limit`` records of each shared corpus, split as ingest splits them. Each way is
 timed ``--repeat`` times (process CPU seconds, alternating, after one untimed warm-up on 100 passages);
@@ -41,18 +42,29 @@ def main() -> None:
         if isinstance(a, Article)
         for p in split_article(a)[0]
     ]
+    from index.intel.pipeline import load_nlp
+
+    nlp = load_nlp()
+
+    def ner_alone(batch: list[str]) -> None:
+        """The entity recogniser alone (its own token embedding), on freshly tokenised Docs."""
+        for _ in nlp.get_pipe("ner").pipe([nlp.make_doc(t) for t in batch], batch_size=64):
+            pass
+
     parse(texts[:100])
     parse_for_claims(texts[:100])
-    times: dict[str, list[float]] = {"parse (whole pipeline)": [], "parse_for_claims": []}
+    ner_alone(texts[:100])
+    ways = {"parse (whole pipeline)": parse, "parse_for_claims": parse_for_claims, "`ner` alone": ner_alone}
+    times: dict[str, list[float]] = {name: [] for name in ways}
     for r in range(args.repeat):
-        for name, fn in zip(times, (parse, parse_for_claims), strict=True):
+        for name, fn in ways.items():
             t = time.process_time()
             fn(texts)
             times[name].append(time.process_time() - t)
         log(f"run {r + 1}/{args.repeat}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
     words = [len(t.split()) for t in texts]
     cued = sum(w for t, w in zip(texts, words, strict=True) if may_attribute(t)) / max(sum(words), 1)
-    full, fast = (statistics.median(v) for v in times.values())
+    full, fast, _ = (statistics.median(v) for v in times.values())
     print(f"### spaCy CPU seconds on {len(texts):,} passages (--limit {args.limit})\n")
     print(
         md_table(
